@@ -1,0 +1,343 @@
+"""MNIST and Fashion-MNIST loading: IDX and CSV readers, file lookup, download, label encoding.
+
+What it reads
+    * IDX files (the four official ``*-idx?-ubyte`` files), gzip-compressed or raw; compression is
+      detected from the gzip magic bytes, never from the file name. Everything is validated (magic
+      number, dtype code, dimensions, sizes, exact byte count, labels 0-9, label/image pairing).
+    * CSV with 785 integer columns: Kaggle's ``label,pixel0,...,pixel783`` (header row, label first)
+      or label-last rows. See :func:`read_csv` for the layout rule.
+
+Where the data comes from (first match wins), for each of the four files
+    1. ``data_dir`` argument (the CLI's ``--data-dir``);
+    2. env var ``HANDGRAD_DATA_DIR`` (mnist) or ``HANDGRAD_FASHION_DIR`` (fashion-mnist);
+    3. fashion-mnist only: ``/usr/share/datasets/fashion-mnist`` if it exists (Debian package
+       ``dataset-fashion-mnist``);
+    4. the per-user cache ``HANDGRAD_CACHE_DIR/<dataset>`` if that env var is set, else
+       ``pooch.os_cache("handgrad")/<dataset>``. Only this cache is ever downloaded into: missing
+       files are fetched from the mirror (``base_url`` argument, else env var ``HANDGRAD_MIRROR``
+       for mnist / ``HANDGRAD_FASHION_MIRROR`` for fashion-mnist, else the public default) and
+       checked against the sha256 sums below. Files in 1-3 are used as-is (``name.gz`` or the
+       uncompressed ``name``), but still validated by the IDX reader.
+
+Loaded arrays are cached in-process (keyed on file path, mtime and size) and returned read-only.
+
+Non-goals: other datasets or formats (PNG, npz, pandas), augmentation, batching/shuffling, a
+validation split, proxies or resumable downloads.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATASETS = ("mnist", "fashion-mnist")
+SPLITS = {"train": "train", "test": "t10k"}
+FILES = tuple(
+    f"{p}-{k}-idx{d}-ubyte.gz" for p in SPLITS.values() for k, d in (("images", 3), ("labels", 1))
+)
+MIRRORS = {
+    "mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+}
+DIR_ENV = {"mnist": "HANDGRAD_DATA_DIR", "fashion-mnist": "HANDGRAD_FASHION_DIR"}
+MIRROR_ENV = {"mnist": "HANDGRAD_MIRROR", "fashion-mnist": "HANDGRAD_FASHION_MIRROR"}
+SYSTEM_DIRS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}
+# sha256 of the .gz files as served by the mirrors (sha256sum format). Debian's fashion-mnist .gz
+# files are recompressed, so their bytes differ; they are read from the system dir, never hashed.
+_SHA256SUMS = {
+    "mnist": """
+440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609  train-images-idx3-ubyte.gz
+3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c  train-labels-idx1-ubyte.gz
+8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6  t10k-images-idx3-ubyte.gz
+f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6  t10k-labels-idx1-ubyte.gz
+""",
+    "fashion-mnist": """
+08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc  train-images-idx3-ubyte.gz
+b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc  train-labels-idx1-ubyte.gz
+78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229  t10k-images-idx3-ubyte.gz
+42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf  t10k-labels-idx1-ubyte.gz
+""",
+}
+SHA256 = {
+    ds: {name: digest for digest, name in map(str.split, text.strip().splitlines())}
+    for ds, text in _SHA256SUMS.items()
+}
+
+
+class DataError(ValueError):
+    """A data file is missing, malformed or could not be downloaded (one-line message)."""
+
+
+def _fail(path: object, problem: str) -> DataError:
+    return DataError(" ".join(f"{path}: {problem}".split()))
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """One split: images (N, 784) float32 in [0, 1] (uint8 if unscaled), labels (N,) int64."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    name: str
+    split: str
+
+
+def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read a uint8 IDX file (gzip or raw) as a read-only array, validating it fully."""
+    return _read_idx_cached(*_file_key(path))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_idx_cached(path: str, _mtime: int, _size: int) -> np.ndarray:
+    try:
+        raw = Path(path).read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise _fail(path, f"cannot read or decompress ({e})") from None
+    if len(raw) < 4:
+        raise _fail(path, f"too short for an IDX header ({len(raw)} bytes)")
+    zero, code, ndim = int.from_bytes(raw[:2], "big"), raw[2], raw[3]
+    magic = f"0x{int.from_bytes(raw[:4], 'big'):08X}"
+    if zero != 0:
+        raise _fail(path, f"bad magic number {magic}, expected 0x00000801 or 0x00000803")
+    if code != 0x08:
+        raise _fail(path, f"unsupported IDX dtype code 0x{code:02X} in magic {magic} (need 0x08)")
+    if ndim not in (1, 3):  # magic 0x00000801 labels, 0x00000803 images
+        raise _fail(path, f"has {ndim} dimensions (magic {magic}); expected 1 (labels) or 3")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise _fail(path, f"truncated header: {len(raw)} bytes, need {header}")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    if 0 in shape:
+        raise _fail(path, f"empty: dimension sizes {shape}")
+    want = header + int(np.prod(shape))
+    if len(raw) < want:
+        raise _fail(path, f"truncated: {len(raw)} bytes, expected {want} for shape {shape}")
+    if len(raw) > want:
+        raise _fail(path, f"{len(raw) - want} trailing bytes after the {want} expected")
+    arr = np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+    if ndim == 1 and (bad := np.flatnonzero(arr > 9)).size:
+        raise _fail(path, f"label {arr[bad[0]]} at index {bad[0]} is outside 0-9")
+    arr.flags.writeable = False
+    return arr
+
+
+def _csv_error(path: Path, first_line: int, label_col: int, fallback: str) -> DataError:
+    """Find the first bad data line (slow path, only called after a failure)."""
+    with open(path, encoding="utf-8-sig") as f:
+        for lineno, line in enumerate(f, 1):
+            if lineno < first_line or not line.strip():
+                continue
+            fields = line.split(",")
+            if len(fields) != 785:
+                return _fail(path, f"line {lineno}: {len(fields)} columns, expected 785")
+            for col, field in enumerate(fields):
+                try:
+                    v = int(field)
+                except ValueError:
+                    return _fail(
+                        path, f"line {lineno}, column {col + 1}: not an integer: {field!r}"
+                    )
+                hi, what = (9, "label") if col == label_col else (255, "pixel value")
+                if not 0 <= v <= hi:
+                    return _fail(path, f"line {lineno}: {what} {v} outside 0-{hi}")
+    return _fail(path, fallback)
+
+
+def read_csv(
+    path: str | os.PathLike, layout: str = "auto", scale: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read a 785-column CSV of labelled images; returns images (N, 784) and labels (N,) int64.
+
+    Layout rule for ``layout="auto"``: a header row (first line whose first field is not an
+    integer) whose first column is ``label`` means label-first (Kaggle); a header whose last
+    column is ``label`` means label-last; no header means label-last. ``"label-first"`` or
+    ``"label-last"`` force the layout (a header, if present, is skipped but must not contradict).
+    """
+    _check_choice("CSV layout", layout, ("auto", "label-first", "label-last"))
+    p = Path(path)
+    try:
+        with open(p, encoding="utf-8-sig") as f:
+            first = f.readline()
+    except OSError as e:
+        raise _fail(p, f"cannot read CSV file ({e.strerror or e})") from None
+    cols = [c.strip().strip('"').lower() for c in first.split(",")]
+    has_header = bool(first.strip()) and not cols[0].lstrip("+-").isdigit()
+    found = None  # layout named by the header
+    if has_header and cols[0] == "label":
+        found = "label-first"
+    elif has_header and cols[-1] == "label":
+        found = "label-last"
+    elif has_header:
+        raise _fail(p, "line 1: header has no 'label' column first or last")
+    if has_header and len(cols) != 785:
+        raise _fail(p, f"line 1: header has {len(cols)} columns, expected 785")
+    if layout == "auto":
+        layout = found or "label-last"
+    elif found not in (None, layout):
+        raise _fail(p, f"line 1: header says {found} but layout={layout!r} was requested")
+    label_col = 0 if layout == "label-first" else 784
+    try:
+        with warnings.catch_warnings():  # "input contained no data" is reported below
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(p, delimiter=",", dtype=np.int64, skiprows=int(has_header), ndmin=2)
+    except ValueError as e:
+        raise _csv_error(p, 1 + has_header, label_col, str(e)) from None
+    if data.shape[0] == 0:
+        raise _fail(p, "no data rows")
+    if data.shape[1] != 785:
+        raise _csv_error(p, 1 + has_header, label_col, f"{data.shape[1]} columns, need 785")
+    labels = data[:, label_col]
+    pixels = np.delete(data, label_col, axis=1)
+    if (labels < 0).any() or (labels > 9).any() or (pixels < 0).any() or (pixels > 255).any():
+        raise _csv_error(p, 1 + has_header, label_col, "value out of range")
+    images = pixels.astype(np.uint8)
+    return (images.astype(np.float32) / np.float32(255) if scale else images), labels
+
+
+def resolve_data_dir(
+    dataset: str = "mnist", data_dir: str | os.PathLike | None = None
+) -> tuple[Path, bool]:
+    """Return (directory holding the dataset's files, whether it is the download cache)."""
+    _check_choice("dataset", dataset, DATASETS)
+    if data_dir is not None:
+        return Path(data_dir).expanduser(), False
+    if env := os.environ.get(DIR_ENV[dataset]):
+        return Path(env).expanduser(), False
+    if dataset in SYSTEM_DIRS and SYSTEM_DIRS[dataset].is_dir():
+        return SYSTEM_DIRS[dataset], False
+    if env := os.environ.get("HANDGRAD_CACHE_DIR"):
+        return Path(env).expanduser() / dataset, True
+    import pooch
+
+    return Path(pooch.os_cache("handgrad")) / dataset, True
+
+
+def _download(dataset: str, name: str, cache: Path, base_url: str) -> Path:
+    import pooch
+
+    url = base_url.rstrip("/") + "/" + name
+    hint = f"to use local files pass --data-dir DIR or set {DIR_ENV[dataset]}"
+    downloader = pooch.HTTPDownloader(progressbar=False, chunk_size=1 << 20)
+    try:
+        got = pooch.retrieve(
+            url, f"sha256:{SHA256[dataset][name]}", name, cache, downloader=downloader
+        )
+    except ValueError as e:  # pooch: hash mismatch; the bad download is deleted, never kept
+        raise _fail(
+            cache / name, f"download from {url} failed the sha256 hash check ({e})"
+        ) from None
+    except OSError as e:  # requests errors are OSErrors: refused, timeout, 404, ...
+        raise _fail(cache / name, f"download from {url} failed ({e}); {hint}") from None
+    return Path(got)
+
+
+def fetch(
+    dataset: str = "mnist", data_dir: str | os.PathLike | None = None, base_url: str | None = None
+) -> dict[str, Path]:
+    """Return the 4 file paths (keyed by .gz name); downloads only when the cache is the source."""
+    root, is_cache = resolve_data_dir(dataset, data_dir)
+    if is_cache:
+        base = base_url or os.environ.get(MIRROR_ENV[dataset]) or MIRRORS[dataset]
+        return {name: _download(dataset, name, root, base) for name in FILES}
+    paths = {}
+    for name in FILES:
+        found = [p for p in (root / name, root / name.removesuffix(".gz")) if p.is_file()]
+        if not found:
+            raise _fail(
+                root,
+                f"missing {name} (or uncompressed {name.removesuffix('.gz')}) "
+                f"in this {dataset} data directory; files here are never downloaded",
+            )
+        paths[name] = found[0]
+    return paths
+
+
+def load(
+    dataset: str = "mnist",
+    split: str = "train",
+    data_dir: str | os.PathLike | None = None,
+    scale: bool = True,
+    base_url: str | None = None,
+) -> Dataset:
+    """Load one split as a Dataset of read-only arrays (cached in-process)."""
+    _check_choice("dataset", dataset, DATASETS)
+    _check_choice("split", split, tuple(SPLITS))
+    paths = fetch(dataset, data_dir, base_url)
+    prefix = SPLITS[split]
+    img_path, lab_path = (
+        paths[f"{prefix}-{kind}-ubyte.gz"] for kind in ("images-idx3", "labels-idx1")
+    )
+    images, labels = _load_pair(_file_key(img_path), _file_key(lab_path), scale)
+    return Dataset(images, labels, dataset, split)
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    p = os.path.abspath(path)
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        raise _fail(p, f"cannot read IDX file ({e.strerror or e})") from None
+    return p, st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=8)
+def _load_pair(img_key: tuple, lab_key: tuple, scale: bool) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = _read_idx_cached(*img_key), _read_idx_cached(*lab_key)
+    img_path, lab_path = img_key[0], lab_key[0]
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise _fail(img_path, f"expected 28x28 images (magic 0x00000803), got shape {images.shape}")
+    if labels.ndim != 1:
+        raise _fail(lab_path, f"expected a 1-D label file (magic 0x00000801), got {labels.shape}")
+    if len(labels) != len(images):
+        raise _fail(lab_path, f"{len(labels)} labels but {img_path} has {len(images)} images")
+    flat = images.reshape(len(images), -1)
+    if scale:
+        flat = flat.astype(np.float32) / np.float32(255)
+    labels = labels.astype(np.int64)
+    flat.flags.writeable = labels.flags.writeable = False
+    return flat, labels
+
+
+def one_hot(
+    labels: np.ndarray, num_classes: int = 10, layout: str = "row", dtype=np.float64
+) -> np.ndarray:
+    """One-hot encode integer labels: "row" gives (m, k), "column" gives (k, m)."""
+    _check_choice("layout", layout, ("row", "column"))
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be positive, got {num_classes}")
+    if (bad := np.flatnonzero((labels < 0) | (labels >= num_classes))).size:
+        raise ValueError(f"label {labels[bad[0]]} at index {bad[0]} outside 0..{num_classes - 1}")
+    m = len(labels)
+    if layout == "row":
+        out = np.zeros((m, num_classes), dtype)
+        out[np.arange(m), labels] = 1
+    else:
+        out = np.zeros((num_classes, m), dtype)
+        out[labels, np.arange(m)] = 1
+    return out
+
+
+def to_layout(images: np.ndarray, layout: str) -> np.ndarray:
+    """Arrange a (m, 784) batch: "row" returns it as is, "column" a contiguous (784, m) copy."""
+    _check_choice("layout", layout, ("row", "column"))
+    images = np.asarray(images)
+    if images.ndim != 2:
+        raise ValueError(f"expected a 2-D (m, features) array, got shape {images.shape}")
+    return images if layout == "row" else np.ascontiguousarray(images.T)

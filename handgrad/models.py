@@ -1,0 +1,187 @@
+"""Models: `{hidden}-{output}-{layout}` with layer sizes, their parameter shapes and initialisation.
+
+A model is hidden activation (sigmoid | relu | elu | identity) on every hidden layer, an output
+(`mse`: sigmoid output with MSE; `softmax`: softmax with cross-entropy) and a layout:
+
+- `row` (document 000): X is m x n, W^l is n_(l-1) x n_l, b^l is 1 x n_l, A^l = f(A^(l-1) W^l + b^l).
+- `column` (documents 001-004): X is n x m, W^l is n_l x n_(l-1), b^l is n_l x 1,
+  Z^l = W^l A^(l-1) + b^l. Entry W^l[j, k] is 001's w_jk: from unit k of layer l-1 to unit j of layer l.
+
+Parameters are a plain dict `{"W1": ..., "b1": ..., "WL": ..., "bL": ...}` in the model's layout.
+This module validates user input (ValueError naming the problem); the formulations do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from handgrad.activations import HIDDEN, Activation, hidden_activation
+from handgrad.losses import LOSSES, Loss, get_loss
+
+LAYOUTS = ("row", "column")
+OUTPUTS = tuple(LOSSES)
+Params = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A fully connected network: sizes (n_0, ..., n_L), hidden activation, output loss, layout."""
+
+    hidden: str
+    output: str
+    layout: str
+    sizes: tuple[int, ...]
+    alpha: float = 1.0  # ELU's alpha (document 004 uses ELU; alpha = 1 is the usual choice)
+
+    def __post_init__(self) -> None:
+        if self.hidden not in HIDDEN:
+            raise ValueError(f"unknown hidden activation {self.hidden!r}; expected {HIDDEN}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"unknown output {self.output!r}; expected {OUTPUTS}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {self.layout!r}; expected {LAYOUTS}")
+        if len(self.sizes) < 2 or any(int(n) != n or n < 1 for n in self.sizes):
+            raise ValueError(f"sizes must be >= 2 positive integers, got {self.sizes}")
+        object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
+
+    @property
+    def name(self) -> str:
+        return f"{self.hidden}-{self.output}-{self.layout}"
+
+    @property
+    def depth(self) -> int:
+        """L, the number of layers with parameters."""
+        return len(self.sizes) - 1
+
+    @property
+    def class_axis(self) -> int:
+        """The axis of A^L that indexes classes/outputs: 0 in the column layout, 1 in the row."""
+        return 0 if self.layout == "column" else 1
+
+    @property
+    def activation(self) -> Activation:
+        return hidden_activation(self.hidden, self.alpha)
+
+    @property
+    def loss(self) -> Loss:
+        return get_loss(self.output)
+
+    def param_shapes(self) -> dict[str, tuple[int, int]]:
+        """{"W1": shape, "b1": shape, ...} in this model's layout."""
+        shapes = {}
+        for l in range(1, self.depth + 1):
+            n_prev, n = self.sizes[l - 1], self.sizes[l]
+            col = self.layout == "column"
+            shapes[f"W{l}"] = (n, n_prev) if col else (n_prev, n)
+            shapes[f"b{l}"] = (n, 1) if col else (1, n)
+        return shapes
+
+    def data_shapes(self, m: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The shapes of X and Y for a batch of m examples."""
+        n0, nL = self.sizes[0], self.sizes[-1]
+        return ((n0, m), (nL, m)) if self.layout == "column" else ((m, n0), (m, nL))
+
+    def with_layout(self, layout: str) -> Model:
+        """The same network in the other layout."""
+        return Model(self.hidden, self.output, layout, self.sizes, self.alpha)
+
+
+def parse_model(name: str, sizes: Sequence[int], alpha: float = 1.0) -> Model:
+    """Model from a name like "relu-softmax-column" and sizes like (784, 10, 10)."""
+    parts = name.split("-") if isinstance(name, str) else []
+    if len(parts) != 3:
+        raise ValueError(
+            f"model name {name!r} does not parse: expected {{hidden}}-{{output}}-{{layout}}, "
+            f"hidden in {HIDDEN}, output in {OUTPUTS}, layout in {LAYOUTS}"
+        )
+    return Model(parts[0], parts[1], parts[2], tuple(sizes), alpha)
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """(784, 10, 10) from "784,10,10"."""
+    try:
+        sizes = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise ValueError(f"sizes {text!r} do not parse: expected integers like 784,10,10") from None
+    return sizes
+
+
+INIT_SCHEMES = ("uniform", "normal", "he", "glorot")
+
+
+def init_params(
+    model: Model,
+    rng: np.random.Generator,
+    scheme: str = "normal",
+    scale: float = 0.5,
+    dtype: np.dtype | str = np.float64,
+) -> Params:
+    """Random parameters for `model`.
+
+    uniform: W, b ~ U(-scale, scale) (document 002's `np.random.rand(...) - 0.5` with scale 0.5);
+    normal: W ~ N(0, 1/n_in), b ~ N(0, 1) (Nielsen's network2, the sigmoid documents);
+    he: W ~ N(0, 2/n_in), b = 0;  glorot: W ~ U(+-sqrt(6/(n_in+n_out))), b = 0.
+    """
+    params = {}
+    for key, shape in model.param_shapes().items():
+        l = int(key[1:])
+        n_in, n_out = model.sizes[l - 1], model.sizes[l]
+        is_w = key[0] == "W"
+        if scheme == "uniform":
+            value = rng.uniform(-scale, scale, shape)
+        elif scheme == "normal":
+            value = rng.standard_normal(shape) / (np.sqrt(n_in) if is_w else 1.0)
+        elif scheme == "he":
+            value = rng.standard_normal(shape) * np.sqrt(2 / n_in) if is_w else np.zeros(shape)
+        elif scheme == "glorot":
+            bound = np.sqrt(6 / (n_in + n_out))
+            value = rng.uniform(-bound, bound, shape) if is_w else np.zeros(shape)
+        else:
+            raise ValueError(f"unknown init scheme {scheme!r}; expected one of {INIT_SCHEMES}")
+        params[key] = value.astype(dtype)
+    return params
+
+
+def transpose_params(params: Mapping[str, np.ndarray]) -> Params:
+    """The same parameters (or gradients) in the other layout: every array transposed."""
+    return {k: np.ascontiguousarray(v.T) for k, v in params.items()}
+
+
+def check_inputs(model: Model, params: Mapping, X: np.ndarray, Y: np.ndarray | None = None) -> None:
+    """Raise ValueError naming the problem when params, X or Y do not fit `model`."""
+    expected = model.param_shapes()
+    if set(params) != set(expected):
+        raise ValueError(
+            f"parameters {sorted(params)} do not match {model.name} {model.sizes}: "
+            f"expected keys {sorted(expected)}"
+        )
+    for key, shape in expected.items():
+        got = np.shape(params[key])
+        if got != shape:
+            raise ValueError(
+                f"{key} has shape {got}, expected {shape} for {model.name} {model.sizes}"
+            )
+        if not np.all(np.isfinite(params[key])):
+            raise ValueError(f"{key} has non-finite entries (NaN or inf)")
+    X = np.asarray(X)
+    batch_axis = 1 if model.layout == "column" else 0
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {X.shape}")
+    m = X.shape[batch_axis]
+    x_shape, y_shape = model.data_shapes(m)
+    if X.shape != x_shape:
+        raise ValueError(
+            f"X has shape {X.shape}, expected {x_shape} ({model.layout} layout, "
+            f"n_0 = {model.sizes[0]} inputs)"
+        )
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X has non-finite entries (NaN or inf)")
+    if Y is not None:
+        Y = np.asarray(Y)
+        if Y.shape != y_shape:
+            raise ValueError(f"Y has shape {Y.shape}, expected {y_shape} ({model.layout} layout)")
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("Y has non-finite entries (NaN or inf)")

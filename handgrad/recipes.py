@@ -1,0 +1,155 @@
+"""Each source document's model and training setup as one recipe, with the document's numbers.
+
+Documents (in ../shared/seeds/, cited by title and author):
+- 000: "MNIST Classification with Numpy and Backpropagation" (GitHub README; author not named).
+- 001: "Neural Network Backpropogation", MATH 3480 notes, Dr. Michael Olson.
+- 002: "Simple MNIST NN from scratch (numpy, no TF/Keras)", Samson Zhang (Kaggle wwsalmon), as retold.
+- 003: "MNIST Neural Network" (lecture-style notes; author not named), the same model as 002.
+- 004: "MNIST" README, raneamri (a two-layer ELU/softmax network trained from CSV).
+
+Where a document gives no number, the field's comment says "choice:" and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+DOCUMENTS = {
+    "000": "MNIST Classification with Numpy and Backpropagation (author not named)",
+    "001": "Neural Network Backpropogation, MATH 3480, Dr. Michael Olson",
+    "002": "Simple MNIST NN from scratch, Samson Zhang (wwsalmon)",
+    "003": "MNIST Neural Network (notes; author not named)",
+    "004": "MNIST, raneamri",
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A document's model and training setup; `choices` says which numbers the document left out."""
+
+    name: str
+    documents: tuple[str, ...]
+    model: str
+    sizes: tuple[int, ...]
+    init: str  # a handgrad.models.INIT_SCHEMES name
+    init_scale: float  # the U(-s, s) bound for init="uniform"; unused otherwise
+    optimizer: str  # "gd" (full batch) or "sgd" (mini-batch)
+    lr: float
+    iterations: int | None  # full-batch steps (gd); None when training by epochs
+    epochs: int | None  # passes over the training split (sgd)
+    batch_size: int | None  # None: the whole training split
+    train_size: int  # the first train_size training images train
+    dev_size: int  # the next dev_size images are the dev split (0: none)
+    alpha: float = 1.0  # ELU alpha
+    display_every: int = 10  # progress interval in steps (004's DISPLAY_REG; 002 prints every 10)
+    test_predictions: int = 4  # sample predictions shown at the end (004's TEST_PREDICTIONS)
+    reported: str = ""  # what the document reports
+    choices: str = ""  # the numbers we chose where the document is silent
+
+    def asdict(self) -> dict:
+        return asdict(self)
+
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in [
+        Recipe(
+            name="sigmoid-mse-row",
+            documents=("000",),
+            model="sigmoid-mse-row",
+            sizes=(784, 30, 10),
+            init="normal",
+            init_scale=0.0,
+            optimizer="sgd",
+            lr=1.5,
+            iterations=None,
+            epochs=10,
+            batch_size=10,
+            train_size=50_000,
+            dev_size=10_000,
+            reported="no accuracy reported",
+            choices=(
+                "000 gives no sizes or numbers; it borrows Nielsen's figures, so Nielsen's "
+                "784-30-10, N(0, 1/n_in) weights, batch 10 and 50,000/10,000 split; lr 1.5 is "
+                "Nielsen's 3.0 halved because 000's MSE has no 1/2; 10 epochs"
+            ),
+        ),
+        Recipe(
+            name="sigmoid-mse-column",
+            documents=("001",),
+            model="sigmoid-mse-column",
+            sizes=(784, 16, 16, 10),
+            init="normal",
+            init_scale=0.0,
+            optimizer="sgd",
+            lr=1.5,
+            iterations=None,
+            epochs=10,
+            batch_size=10,
+            train_size=50_000,
+            dev_size=10_000,
+            reported="no accuracy reported",
+            choices=(
+                "001 gives 784-16-16-10, sigmoid, squared error and mini-batch SGD; batch size, "
+                "learning rate, epochs, split and initialisation are ours (as for 000)"
+            ),
+        ),
+        Recipe(
+            name="relu-softmax-column",
+            documents=("002", "003"),
+            model="relu-softmax-column",
+            sizes=(784, 10, 10),
+            init="uniform",
+            init_scale=0.5,
+            optimizer="gd",
+            lr=0.10,
+            iterations=500,
+            epochs=None,
+            batch_size=None,
+            train_size=41_000,
+            dev_size=1_000,
+            reported="002: about 85% train accuracy, 84% dev accuracy (1,000 held-out images)",
+            choices=(
+                "all numbers are 002's (003 gives none and shares the model); 002 shuffles Kaggle's "
+                "42,000 images first, we take MNIST's first 41,000 for training and the next 1,000 "
+                "as dev"
+            ),
+        ),
+        Recipe(
+            name="elu-softmax-column",
+            documents=("004",),
+            model="elu-softmax-column",
+            sizes=(784, 10, 10),
+            init="uniform",
+            init_scale=0.5,
+            optimizer="gd",
+            lr=0.10,
+            iterations=500,
+            epochs=None,
+            batch_size=None,
+            train_size=41_000,
+            dev_size=1_000,
+            alpha=1.0,
+            reported="no accuracy reported",
+            choices=(
+                "004 names its settings (ITERATIONS, DISPLAY_REG, DATASET_PARTITION, "
+                "TEST_PREDICTIONS) but not their values; we use 002's numbers for its 784-10-10 "
+                "two-layer network and ELU alpha = 1"
+            ),
+        ),
+    ]
+}
+
+DOCUMENT_RECIPES = {"000": "sigmoid-mse-row", "001": "sigmoid-mse-column"} | {
+    "002": "relu-softmax-column",
+    "003": "relu-softmax-column",
+    "004": "elu-softmax-column",
+}
+
+
+def get_recipe(name: str, **overrides) -> Recipe:
+    """The recipe called `name` (or a document id like "002"), with any field overridden."""
+    name = DOCUMENT_RECIPES.get(name, name)
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)}")
+    return replace(RECIPES[name], **{k: v for k, v in overrides.items() if v is not None})

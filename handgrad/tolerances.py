@@ -1,0 +1,69 @@
+"""The one tolerance table, used by the library (checker, gate, audit) and by the tests alike.
+
+An array `actual` matches `expected` when  max|actual - expected| <= atol + rtol * max|expected|.
+"Relative error" everywhere in handgrad is the norm-wise  max|actual - expected| / max|expected|
+(with max|expected| floored at atol), so tiny entries that cancel to 1e-17 cannot blow it up.
+
+Comparisons:
+- "formulations": two hand-derived formulations on the same inputs (only summation order differs).
+- "autodiff": hand-derived vs JAX autodiff. For float32 the hand gradient is computed in float32 and
+  compared with the float64 oracle, so the bound is float32 rounding through a few layers.
+- "finite-difference": hand-derived vs central differences per entry (truncation + rounding error).
+- "directional": <g, d> vs the adaptive (scipy.differentiate) derivative of t -> L(p + t d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+COMPARISONS = ("formulations", "autodiff", "finite-difference", "directional")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Relative and absolute tolerance of one comparison."""
+
+    rtol: float
+    atol: float
+
+
+TOLERANCES: dict[tuple[str, str], Tolerance] = {
+    ("float64", "formulations"): Tolerance(1e-12, 1e-15),
+    ("float64", "autodiff"): Tolerance(1e-10, 1e-14),
+    ("float64", "finite-difference"): Tolerance(1e-5, 1e-8),
+    ("float64", "directional"): Tolerance(1e-6, 1e-9),
+    ("float32", "formulations"): Tolerance(1e-4, 1e-6),
+    ("float32", "autodiff"): Tolerance(2e-3, 1e-5),
+    ("float32", "finite-difference"): Tolerance(5e-3, 1e-4),
+    ("float32", "directional"): Tolerance(5e-3, 1e-4),
+}
+
+
+def tolerance(dtype: np.dtype | str, comparison: str) -> Tolerance:
+    """The tolerance for comparing arrays of `dtype` in the way `comparison` names."""
+    key = (np.dtype(dtype).name, comparison)
+    if key not in TOLERANCES:
+        raise ValueError(f"no tolerance for dtype {key[0]!r} and comparison {comparison!r}")
+    return TOLERANCES[key]
+
+
+def max_abs_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max_i |actual_i - expected_i| (computed in float64)."""
+    diff = np.asarray(actual, np.float64) - np.asarray(expected, np.float64)
+    return float(np.max(np.abs(diff))) if diff.size else 0.0
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray, floor: float = 1e-300) -> float:
+    """max|actual - expected| / max(max|expected|, floor): the norm-wise relative error."""
+    expected = np.asarray(expected, np.float64)
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    return max_abs_error(actual, expected) / max(scale, floor)
+
+
+def close(actual: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
+    """True when max|actual - expected| <= tol.atol + tol.rtol * max|expected|."""
+    expected = np.asarray(expected, np.float64)
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    return max_abs_error(actual, expected) <= tol.atol + tol.rtol * scale
