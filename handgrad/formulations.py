@@ -8,6 +8,7 @@ model's layout: the same structure as the parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -62,6 +63,24 @@ def loss(
     native, p, X, Y = _native(model, params, np.asarray(X), np.asarray(Y), module.NATIVE_LAYOUT)
     Z = module.forward(native, p, X)[f"Z{model.depth}"]
     return native.loss.value(Z, Y, native.class_axis)
+
+
+def loss_function(
+    model: Model, X: np.ndarray, Y: np.ndarray, formulation: str | None = None
+) -> Callable[[Params], float]:
+    """params -> loss with X and Y fixed, validated once: the fast function finite differences need."""
+    module = get_formulation(formulation or model.layout)
+    if model.layout != module.NATIVE_LAYOUT:
+        X, Y = np.ascontiguousarray(np.asarray(X).T), np.ascontiguousarray(np.asarray(Y).T)
+    native = model.with_layout(module.NATIVE_LAYOUT)
+    check_inputs(native, {k: np.zeros(v) for k, v in native.param_shapes().items()}, X, Y)
+
+    def f(params: Params) -> float:
+        p = params if model.layout == native.layout else transpose_params(params)
+        Z = module.forward(native, p, X)[f"Z{model.depth}"]
+        return native.loss.value(Z, Y, native.class_axis)
+
+    return f
 
 
 def backward(

@@ -1,8 +1,9 @@
 """The one tolerance table, used by the library (checker, gate, audit) and by the tests alike.
 
 An array `actual` matches `expected` when  max|actual - expected| <= atol + rtol * max|expected|.
-"Relative error" everywhere in handgrad is the norm-wise  max|actual - expected| / max|expected|
-(with max|expected| floored at atol), so tiny entries that cancel to 1e-17 cannot blow it up.
+"Relative error" everywhere in handgrad is norm-wise, max|actual - expected| / max|expected|, so tiny
+entries that cancel to 1e-17 cannot blow it up; where a whole tensor may cancel, the scale is the
+largest entry of the whole gradient (`gradient_scale`).
 
 Comparisons:
 - "formulations": two hand-derived formulations on the same inputs (only summation order differs).
@@ -55,15 +56,32 @@ def max_abs_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(diff))) if diff.size else 0.0
 
 
-def relative_error(actual: np.ndarray, expected: np.ndarray, floor: float = 1e-300) -> float:
-    """max|actual - expected| / max(max|expected|, floor): the norm-wise relative error."""
+def _scale(expected: np.ndarray, scale: float | None) -> float:
+    if scale is not None:
+        return scale
     expected = np.asarray(expected, np.float64)
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    return max_abs_error(actual, expected) / max(scale, floor)
+    return float(np.max(np.abs(expected))) if expected.size else 0.0
 
 
-def close(actual: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
-    """True when max|actual - expected| <= tol.atol + tol.rtol * max|expected|."""
-    expected = np.asarray(expected, np.float64)
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    return max_abs_error(actual, expected) <= tol.atol + tol.rtol * scale
+def relative_error(
+    actual: np.ndarray, expected: np.ndarray, scale: float | None = None, floor: float = 1e-300
+) -> float:
+    """max|actual - expected| / max(scale, floor), scale = max|expected| unless given."""
+    return max_abs_error(actual, expected) / max(_scale(expected, scale), floor)
+
+
+def close(
+    actual: np.ndarray, expected: np.ndarray, tol: Tolerance, scale: float | None = None
+) -> bool:
+    """True when max|actual - expected| <= tol.atol + tol.rtol * scale (scale: max|expected|).
+
+    Pass `scale` = the largest entry of the whole gradient where a tensor's true gradient may
+    cancel to (nearly) zero: its rounding noise is then judged against the magnitudes that
+    produced it, not against the cancelled result.
+    """
+    return max_abs_error(actual, expected) <= tol.atol + tol.rtol * _scale(expected, scale)
+
+
+def gradient_scale(grads: dict[str, np.ndarray]) -> float:
+    """The largest |entry| over every tensor of a gradient."""
+    return max((float(np.max(np.abs(g))) for g in grads.values() if np.size(g)), default=0.0)

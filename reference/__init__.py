@@ -10,13 +10,20 @@ from reference.finite_differences import (
     random_direction,
     taylor_remainder,
 )
-from reference.jax_models import jax_gradients, jax_loss, loss_callable, loss_fn
+from reference.jax_models import (
+    jax_gradients,
+    jax_loss,
+    jax_value_and_gradients,
+    loss_callable,
+    loss_fn,
+)
 
 __all__ = [
     "central_differences",
     "directional_derivative",
     "jax_gradients",
     "jax_loss",
+    "jax_value_and_gradients",
     "loss_callable",
     "loss_fn",
     "random_direction",

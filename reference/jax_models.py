@@ -6,7 +6,7 @@ Float64 (`jax_enable_x64`) and the highest matmul precision are switched on at i
 
 ReLU is `jnp.where(z > 0, z, 0)`, whose JAX derivative at exactly z = 0 is 0, the documents'
 `Z > 0` convention; `jnp.maximum(z, 0)` would give 0.5 there and disagree with every document.
-ELU's derivative at 0 is alpha (the z <= 0 branch), as in handgrad.
+ELU's derivative at 0 is alpha (the z <= 0 branch), as in handgrad; see `_activation` for how.
 """
 
 from __future__ import annotations
@@ -22,13 +22,19 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_default_matmul_precision", "highest")
 
 
-def _activation(hidden: str, alpha: float) -> Callable:
+def _activation(hidden: str, alpha) -> Callable:
     if hidden == "sigmoid":
         return jax.nn.sigmoid
     if hidden == "relu":
         return lambda z: jnp.where(z > 0, z, 0.0)
     if hidden == "elu":
-        return lambda z: jnp.where(z > 0, z, alpha * jnp.expm1(jnp.minimum(z, 0.0)))
+        # Not jnp.minimum(z, 0): its derivative at exactly 0 is 0.5. `negative` is z where z <= 0
+        # and 0 elsewhere, so expm1 never overflows and ELU'(0) = alpha, as in handgrad.
+        def elu(z):
+            negative = jnp.where(z > 0, 0.0, z)
+            return jnp.where(z > 0, z, alpha * jnp.expm1(negative))
+
+        return elu
     if hidden == "identity":
         return lambda z: z
     raise ValueError(f"the oracle has no activation {hidden!r}")
@@ -37,19 +43,19 @@ def _activation(hidden: str, alpha: float) -> Callable:
 @functools.cache
 def loss_fn(hidden: str, output: str, layout: str, alpha: float = 1.0) -> Callable:
     """loss(params, X, Y): MSE of a sigmoid output, or softmax cross-entropy; a batch mean."""
-    masked = _masked_loss_fn(hidden, output, layout, alpha)
-    return lambda params, X, Y: masked(params, X, Y, None, None, None)
+    masked = _masked_loss_fn(hidden, output, layout)
+    return lambda params, X, Y: masked(params, X, Y, None, None, None, alpha)
 
 
 @functools.cache
-def _masked_loss_fn(hidden: str, output: str, layout: str, alpha: float) -> Callable:
+def _masked_loss_fn(hidden: str, output: str, layout: str) -> Callable:
     """The loss, optionally over zero-padded arrays: `class_mask` and `example_mask` mark real rows or
     columns and `m` is the real batch size. Padding only adds exact zeros to every real quantity."""
-    g = _activation(hidden, alpha)
     column = layout == "column"
     class_axis, batch_axis = (0, 1) if column else (1, 0)
 
-    def loss(params: Mapping, X, Y, class_mask, example_mask, m) -> jax.Array:
+    def loss(params: Mapping, X, Y, class_mask, example_mask, m, alpha) -> jax.Array:
+        g = _activation(hidden, alpha)  # alpha is traced: one compilation serves every ELU alpha
         L = len(params) // 2
         A = X
         for l in range(1, L + 1):
@@ -109,30 +115,37 @@ def _padded(model, params: Mapping, X, Y) -> tuple[dict, jax.Array, jax.Array, t
 
 
 def _key(model) -> tuple:
-    return (model.hidden, model.output, model.layout, float(getattr(model, "alpha", 1.0)))
+    return (model.hidden, model.output, model.layout)
 
 
 @functools.cache
-def _jitted(key: tuple) -> tuple[Callable, Callable]:
-    f = _masked_loss_fn(*key)
-    return jax.jit(f), jax.jit(jax.grad(f))
+def _value_and_grad(key: tuple) -> Callable:
+    return jax.jit(jax.value_and_grad(_masked_loss_fn(*key)))
 
 
-def jax_loss(model, params: Mapping, X, Y) -> float:
-    """The oracle's loss value in float64."""
-    p, Xp, Yp, masks = _padded(model, params, X, Y)
-    return float(_jitted(_key(model))[0](p, Xp, Yp, *masks))
-
-
-def jax_gradients(model, params: Mapping, X, Y) -> dict[str, np.ndarray]:
-    """jax.grad of the oracle's loss in float64, as NumPy arrays keyed like `params`.
+def jax_value_and_gradients(model, params: Mapping, X, Y) -> tuple[float, dict[str, np.ndarray]]:
+    """(loss, jax.grad of the loss) of the oracle in float64, gradients keyed like `params`.
 
     Small problems are zero-padded to bucket shapes (see `_padded`) so that one compilation serves
     many shapes; the padded entries of the gradient are cut off again.
     """
     p, Xp, Yp, masks = _padded(model, params, X, Y)
-    g = _jitted(_key(model))[1](p, Xp, Yp, *masks)
-    return {k: np.asarray(g[k])[tuple(slice(0, n) for n in np.shape(v))] for k, v in params.items()}
+    alpha = float(getattr(model, "alpha", 1.0))
+    value, g = _value_and_grad(_key(model))(p, Xp, Yp, *masks, alpha)
+    grads = {
+        k: np.asarray(g[k])[tuple(slice(0, n) for n in np.shape(v))] for k, v in params.items()
+    }
+    return float(value), grads
+
+
+def jax_loss(model, params: Mapping, X, Y) -> float:
+    """The oracle's loss value in float64."""
+    return jax_value_and_gradients(model, params, X, Y)[0]
+
+
+def jax_gradients(model, params: Mapping, X, Y) -> dict[str, np.ndarray]:
+    """jax.grad of the oracle's loss in float64, as NumPy arrays keyed like `params`."""
+    return jax_value_and_gradients(model, params, X, Y)[1]
 
 
 def loss_callable(model, X, Y) -> Callable[[Mapping], float]:

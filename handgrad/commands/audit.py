@@ -1,0 +1,40 @@
+"""`handgrad audit [--document ID] [--json] [--write PATH]`: machine-check the source documents."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from handgrad.audit.run import check_documents, render_markdown, timed_audit, to_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `handgrad audit`."""
+    parser.add_argument(
+        "--document",
+        action="append",
+        metavar="ID",
+        help="audit only this document (000-004); repeat for several",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--write", metavar="PATH", help="write the errata sheet (Markdown) to PATH, e.g. docs/ERRATA.md"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the per-document tables (or JSON); exit 0 when the audit ran, errata or not."""
+    documents = check_documents(args.document)
+    results, seconds = timed_audit(args.document and documents)
+    if args.write:
+        Path(args.write).write_text(render_markdown(results), encoding="utf-8")
+    if args.json:
+        print(json.dumps(to_json(results, seconds), indent=1, default=str))
+    elif args.write:
+        errata = sum(r.verdict in ("wrong", "not executable") for r in results)
+        print(f"wrote {args.write}: {len(results)} entries, {errata} errata ({seconds:.1f} s)")
+    else:
+        print(render_markdown(results))
+        print(f"{len(results)} entries audited in {seconds:.1f} s")
+    return 0

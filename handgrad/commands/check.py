@@ -1,0 +1,70 @@
+"""`handgrad check PATH.py:FUNCTION --model NAME`: verify your own hand-written gradient function.
+
+FUNCTION(params, X, Y) returns a dict keyed like the parameters or a tuple (dW1, db1, dW2, db2, ...).
+Exit status: 0 every gradient is right (also when inconclusive: not shown wrong, see the notes);
+1 a gradient is wrong, has the wrong shape, is non-finite, or FUNCTION raised; 2 the check could not
+run (no such file or function, unknown model, bad option), with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `handgrad check`."""
+    parser.add_argument("function", metavar="PATH.py:FUNCTION", help="your gradient function")
+    parser.add_argument(
+        "--model", required=True, help="{hidden}-{output}-{layout}, e.g. relu-softmax-column"
+    )
+    parser.add_argument(
+        "--sizes",
+        help="layer sizes like 784,10,10 (default: the document recipe's, else 784,10,10)",
+    )
+    parser.add_argument("--batch-size", default="16", help="examples in the batch (default 16)")
+    parser.add_argument("--seed", default="0", help="seed of the parameters and batch (default 0)")
+    parser.add_argument("--dtype", default="float64", help="float64 (default) or float32")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument("--full", action="store_true", help="finite differences at every entry")
+    parser.add_argument("--loss", metavar="PATH.py:FUNCTION", help="your own loss(params, X, Y)")
+    parser.add_argument("--data-dir", help="MNIST directory (default: $HANDGRAD_DATA_DIR)")
+
+
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{what} must be an integer, got {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the function; print the table (or JSON); 0 right, 1 wrong, 2 could not run."""
+    from handgrad.check import check_gradients, load_function, resolve_model
+
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    try:
+        with quiet:  # in --json mode the user's own prints must not corrupt stdout
+            model = resolve_model(args.model, args.sizes)
+            function = load_function(args.function)
+            loss = load_function(args.loss) if args.loss else None
+            report = check_gradients(
+                function,
+                model,
+                batch_size=_integer(args.batch_size, "--batch-size"),
+                seed=_integer(args.seed, "--seed"),
+                dtype=args.dtype,
+                loss=loss,
+                full=args.full,
+                data_dir=args.data_dir,
+            )
+    except (ValueError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if args.json:
+            print(json.dumps({"verdict": "error", "error": message, "parameters": {}}))
+        print(f"handgrad check: error: {message}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_json()) if args.json else report)
+    return 1 if report.verdict in ("fail", "error") else 0

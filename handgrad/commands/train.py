@@ -1,0 +1,159 @@
+"""`handgrad train`: train a document recipe on MNIST behind the gradient gate.
+
+Exit status: 0 trained; 1 the gate or a periodic check refused the gradient, or training diverged;
+2 bad options or data (one line on stderr, nothing in --out touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from handgrad.data import DATASETS
+from handgrad.formulations import FORMULATIONS
+from handgrad.models import INIT_SCHEMES, parse_sizes
+from handgrad.optimizers import OPTIMIZERS
+from handgrad.recipes import DOCUMENTS, RECIPES, get_recipe, override
+
+# CLI option -> Recipe field; a given option overrides the recipe's number.
+OVERRIDES = {
+    "model": "model",
+    "sizes": "sizes",
+    "alpha": "alpha",
+    "init": "init",
+    "init_scale": "init_scale",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "iterations": "iterations",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "train_size": "train_size",
+    "dev_size": "dev_size",
+    "display_every": "display_every",
+    "test_predictions": "test_predictions",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `handgrad train`."""
+    parser.epilog = "recipes: " + ", ".join(
+        f"{r.name} ({'+'.join(r.documents)})" for r in RECIPES.values()
+    )
+    what = parser.add_argument_group("what to train (a recipe, any number overridden)")
+    what.add_argument("--recipe", help="recipe name or document number, e.g. relu-softmax-column")
+    what.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
+    what.add_argument("--model", help="e.g. relu-softmax-column ({hidden}-{output}-{layout})")
+    what.add_argument("--sizes", type=parse_sizes, help="layer sizes, e.g. 784,10,10")
+    what.add_argument("--alpha", type=float, help="ELU alpha")
+    what.add_argument("--init", choices=INIT_SCHEMES, help="initialisation scheme")
+    what.add_argument("--init-scale", type=float, help="U(-s, s) bound for --init uniform")
+    what.add_argument("--formulation", choices=tuple(FORMULATIONS), help="default: model layout")
+    how = parser.add_argument_group("how to train")
+    how.add_argument("--optimizer", choices=tuple(OPTIMIZERS), help="gd: full batch; sgd: mini")
+    how.add_argument("--lr", type=float, help="learning rate (alpha in 002)")
+    length = how.add_mutually_exclusive_group()
+    length.add_argument("--iterations", type=int, help="number of update steps")
+    length.add_argument("--epochs", type=int, help="passes over the training split")
+    how.add_argument("--batch-size", type=int, help="mini-batch size (sgd)")
+    how.add_argument("--train-size", type=int, help="the first N training images train")
+    how.add_argument("--dev-size", type=int, help="the next N training images are the dev split")
+    how.add_argument("--display-every", type=int, help="progress/history interval in steps")
+    how.add_argument("--test-predictions", type=int, help="sample test predictions to print")
+    how.add_argument("--seed", type=int, help="random seed (default 0)")
+    how.add_argument("--dtype", choices=("float32", "float64"), help="default float32")
+    where = parser.add_argument_group("data and outputs")
+    where.add_argument("--dataset", choices=DATASETS, help="default mnist")
+    where.add_argument("--data-dir", help="directory with the four IDX files")
+    where.add_argument("--out", help="write metrics.json, params.npz, checkpoint and figures here")
+    where.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    where.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR")
+    where.add_argument("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps")
+    check = parser.add_argument_group("gradient checks")
+    check.add_argument("--no-verify", action="store_true", help="skip the gate (not recommended)")
+    check.add_argument("--verify-every", type=int, metavar="N", help="directional check every N")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+
+
+def _recipe(args: argparse.Namespace):
+    """The recipe named by --recipe (or the checkpoint's, with --resume), options applied."""
+    overrides = {field: getattr(args, option) for option, field in OVERRIDES.items()}
+    if args.recipe is not None:
+        return get_recipe(args.recipe, **overrides)
+    if args.resume is None:
+        names = ", ".join(RECIPES)
+        raise ValueError(f"give --recipe NAME (one of {names}) or --resume DIR")
+    from handgrad.train import resume_recipe
+
+    return override(resume_recipe(args.resume), **overrides)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, print train/dev/test accuracy; exit 1 when the gradient is refused or training diverges."""
+    if args.list_recipes:
+        from handgrad.train import list_recipes
+
+        print(list_recipes())
+        for doc, title in DOCUMENTS.items():
+            print(f"  {doc}: {title}")
+        return 0
+    recipe = _recipe(args)
+    from handgrad.train import DivergedError, GateError, train
+
+    def log(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr)
+
+    try:
+        result = train(
+            recipe,
+            formulation=args.formulation,
+            seed=args.seed,
+            data_dir=args.data_dir,
+            dataset=args.dataset,
+            dtype=args.dtype,
+            verify=not args.no_verify,
+            verify_every=args.verify_every,
+            checkpoint_every=args.checkpoint_every,
+            out=args.out,
+            resume=args.resume,
+            force=args.force,
+            progress=not args.quiet,
+            log=log,
+        )
+    except (GateError, DivergedError) as error:
+        print(f"handgrad train: {error}", file=sys.stderr)
+        return 1
+    r, m = recipe, result.model
+    length = f"{r.iterations} iterations" if r.iterations else f"{r.epochs} epochs"
+    batch = "full batch" if r.batch_size is None else f"batch {r.batch_size}"
+    n_test = len(result.test_predictions)
+    print(
+        f"{r.name} (documents {'+'.join(r.documents)}): {m.name} {','.join(map(str, m.sizes))}, "
+        f"{result.config['formulation']} formulation, {r.optimizer} lr {r.lr:g}, {length}, "
+        f"{batch}, seed {result.seed}, {result.config['dtype']}"
+    )
+    print(f"train accuracy {_percent(result.train_accuracy):>7}  ({r.train_size:,} images)")
+    if result.dev_accuracy is not None:
+        print(f"dev accuracy   {_percent(result.dev_accuracy):>7}  ({r.dev_size:,} images)")
+    print(f"test accuracy  {_percent(result.test_accuracy):>7}  (official test set, {n_test:,})")
+    if r.reported:
+        print(f"document reports: {r.reported}")
+    if len(result.sample_indices):
+        from handgrad import data
+
+        labels = data.load(result.config["dataset"], "test", args.data_dir).labels
+        print(
+            "sample test predictions: "
+            + ", ".join(
+                f"#{i} {result.test_predictions[i]} (label {labels[i]})"
+                for i in result.sample_indices
+            )
+        )
+    print(f"wall time {result.seconds:.1f} s (training loop {result.train_seconds:.1f} s)")
+    if result.out is not None:
+        print(f"wrote {result.out}/: metrics.json, params.npz, checkpoint.npz, figures (*.png)")
+    return 0

@@ -1,0 +1,30 @@
+"""`handgrad verify [--json] [--seed S] [--batch-size M] [--data-dir DIR]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from handgrad.verify import format_table, rows_to_json, verify
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `handgrad verify`."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--seed", type=int, default=0, help="seed for parameters and the batch")
+    parser.add_argument("--batch-size", type=int, default=64, help="MNIST images in the batch")
+    parser.add_argument("--data-dir", help="directory with the MNIST IDX files")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the table; exit 0 only when every formulation x model passes."""
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    rows = verify(batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(rows_to_json(rows)))
+    else:
+        print(format_table(rows))
+        passed = sum(r.passed for r in rows)
+        print(f"\n{passed} of {len(rows)} formulation x model checks pass.")
+    return 0 if all(r.passed for r in rows) else 1
