@@ -173,9 +173,11 @@ def check_inputs(model: Model, params: Mapping, X: np.ndarray, Y: np.ndarray | N
     m = X.shape[batch_axis]
     x_shape, y_shape = model.data_shapes(m)
     if X.shape != x_shape:
+        n0 = model.sizes[0]
+        wanted, per = ((n0, "m"), "column") if model.layout == "column" else (("m", n0), "row")
         raise ValueError(
-            f"X has shape {X.shape}, expected {x_shape} ({model.layout} layout, "
-            f"n_0 = {model.sizes[0]} inputs)"
+            f"X has shape {X.shape}, expected ({wanted[0]}, {wanted[1]}): {model.layout} layout, "
+            f"n_0 = {n0} inputs, one {per} per example"
         )
     if not np.all(np.isfinite(X)):
         raise ValueError("X has non-finite entries (NaN or inf)")
