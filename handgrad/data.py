@@ -7,7 +7,7 @@ What it reads
     * CSV with 785 integer columns: Kaggle's ``label,pixel0,...,pixel783`` (header row, label first)
       or label-last rows. See :func:`read_csv` for the layout rule.
 
-Where the data comes from (first match wins), for each of the four files
+Where the data comes from (first match wins; all four files come from that one directory)
     1. ``data_dir`` argument (the CLI's ``--data-dir``);
     2. env var ``HANDGRAD_DATA_DIR`` (mnist) or ``HANDGRAD_FASHION_DIR`` (fashion-mnist);
     3. fashion-mnist only: ``/usr/share/datasets/fashion-mnist`` if it exists (Debian package
@@ -19,7 +19,8 @@ Where the data comes from (first match wins), for each of the four files
        checked against the sha256 sums below. Files in 1-3 are used as-is (``name.gz`` or the
        uncompressed ``name``), but still validated by the IDX reader.
 
-Loaded arrays are cached in-process (keyed on file path, mtime and size) and returned read-only.
+Loaded arrays are cached in-process (keyed on file path, mtime and size) and returned read-only;
+call ``.copy()`` before modifying one in place.
 
 Non-goals: other datasets or formats (PNG, npz, pandas), augmentation, batching/shuffling, a
 validation split, proxies or resumable downloads.
@@ -99,7 +100,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return _read_idx_cached(*_file_key(path))
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _read_idx_cached(path: str, _mtime: int, _size: int) -> np.ndarray:
     try:
         raw = Path(path).read_bytes()
@@ -226,15 +227,24 @@ def resolve_data_dir(
     return Path(pooch.os_cache("handgrad")) / dataset, True
 
 
+def _http_get(url: str, output_file: str, _pooch: object) -> None:
+    """pooch downloader that always closes the connection (pooch's leaks it on HTTP errors)."""
+    import requests
+
+    with requests.get(url, stream=True, timeout=60) as r, open(output_file, "wb") as f:
+        r.raise_for_status()
+        for chunk in r.iter_content(1 << 20):
+            f.write(chunk)
+
+
 def _download(dataset: str, name: str, cache: Path, base_url: str) -> Path:
     import pooch
 
     url = base_url.rstrip("/") + "/" + name
     hint = f"to use local files pass --data-dir DIR or set {DIR_ENV[dataset]}"
-    downloader = pooch.HTTPDownloader(progressbar=False, chunk_size=1 << 20)
     try:
         got = pooch.retrieve(
-            url, f"sha256:{SHA256[dataset][name]}", name, cache, downloader=downloader
+            url, f"sha256:{SHA256[dataset][name]}", name, cache, downloader=_http_get
         )
     except ValueError as e:  # pooch: hash mismatch; the bad download is deleted, never kept
         raise _fail(
@@ -294,7 +304,7 @@ def _file_key(path: Path) -> tuple[str, int, int]:
     return p, st.st_mtime_ns, st.st_size
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)  # a float32 train split is 188 MB
 def _load_pair(img_key: tuple, lab_key: tuple, scale: bool) -> tuple[np.ndarray, np.ndarray]:
     images, labels = _read_idx_cached(*img_key), _read_idx_cached(*lab_key)
     img_path, lab_path = img_key[0], lab_key[0]

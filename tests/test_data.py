@@ -28,7 +28,12 @@ MNIST_DIR = Path(
 )
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
-ENV_VARS = ("HANDGRAD_DATA_DIR", "HANDGRAD_FASHION_DIR", "HANDGRAD_MIRROR", "HANDGRAD_FASHION_MIRROR")
+ENV_VARS = (
+    "HANDGRAD_DATA_DIR",
+    "HANDGRAD_FASHION_DIR",
+    "HANDGRAD_MIRROR",
+    "HANDGRAD_FASHION_MIRROR",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +69,7 @@ def test_mnist_train_matches_published_statistics(mnist_dir):
     assert (ds.name, ds.split) == ("mnist", "train")
     assert ds.images.shape == (60000, 784) and ds.images.dtype == np.float32
     assert ds.labels.shape == (60000,) and ds.labels.dtype == np.int64
-    assert 0.0 <= ds.images.min() and ds.images.max() == 1.0
+    assert ds.images.min() >= 0.0 and ds.images.max() == 1.0
     assert np.bincount(ds.labels, minlength=10).tolist() == TRAIN_COUNTS
     assert ds.images.mean(dtype=np.float64) == pytest.approx(0.13066, abs=5e-6)
 
@@ -103,7 +108,7 @@ def test_fashion_mnist_loads_from_debian_package(clean_env, split, n):
     assert data.resolve_data_dir("fashion-mnist") == (FASHION_DIR, False)
     ds = data.load("fashion-mnist", split)
     assert ds.name == "fashion-mnist" and ds.images.shape == (n, 784)
-    assert ds.images.dtype == np.float32 and 0 <= ds.images.min() and ds.images.max() <= 1
+    assert ds.images.dtype == np.float32 and ds.images.min() >= 0 and ds.images.max() <= 1
     assert np.bincount(ds.labels, minlength=10).tolist() == [n // 10] * 10
     assert not clean_env.exists()  # nothing was downloaded
 
@@ -142,7 +147,9 @@ def test_missing_file_in_explicit_dir(mnist_dir, tmp_path):
 
 def test_uncompressed_files_in_explicit_dir(mnist_dir, tmp_path):
     for name in data.FILES:  # gunzip -k: raw files without the .gz suffix
-        (tmp_path / name.removesuffix(".gz")).write_bytes(gzip.decompress((mnist_dir / name).read_bytes()))
+        (tmp_path / name.removesuffix(".gz")).write_bytes(
+            gzip.decompress((mnist_dir / name).read_bytes())
+        )
     assert data.fetch(data_dir=tmp_path)["t10k-labels-idx1-ubyte.gz"].suffix != ".gz"
     got, want = data.load("mnist", "test", tmp_path), data.load("mnist", "test", mnist_dir)
     np.testing.assert_array_equal(got.images, want.images)
@@ -463,9 +470,8 @@ def test_download_failure_points_at_local_files(clean_env, tmp_path, monkeypatch
     monkeypatch.setattr(data, "SYSTEM_DIRS", {})  # force the cache even for fashion-mnist
     (tmp_path / "empty").mkdir()
     env = "HANDGRAD_DATA_DIR" if dataset == "mnist" else "HANDGRAD_FASHION_DIR"
-    with serve(tmp_path / "empty") as (url, _hits):
-        with pytest.raises(DataError) as excinfo:
-            data.fetch(dataset, base_url=url if failure == "404" else closed_port_url())
+    with serve(tmp_path / "empty") as (url, _hits), pytest.raises(DataError) as excinfo:
+        data.fetch(dataset, base_url=url if failure == "404" else closed_port_url())
     assert_one_line_error(excinfo, clean_env, "download", "--data-dir", env)
     assert ("404" if failure == "404" else "connect") in str(excinfo.value).lower()
 
@@ -507,3 +513,9 @@ def test_to_layout():
         data.to_layout(x, "col")
     with pytest.raises(ValueError):
         data.to_layout(x.ravel(), "row")
+
+
+def test_error_messages_are_collapsed_to_one_line():
+    err = data._fail(Path("dir/f.gz"), "first line\n  second line\r\n")
+    assert isinstance(err, DataError)
+    assert str(err) == "dir/f.gz: first line second line"
