@@ -33,15 +33,15 @@ class Recipe:
     sizes: tuple[int, ...]
     init: str  # a handgrad.models.INIT_SCHEMES name
     init_scale: float  # the U(-s, s) bound for init="uniform"; unused otherwise
-    optimizer: str  # "gd" (full batch) or "sgd" (mini-batch)
+    optimizer: str  # a handgrad.optimizers name: "gd" (full batch) or "sgd" (mini-batch)
     lr: float
-    iterations: int | None  # full-batch steps (gd); None when training by epochs
-    epochs: int | None  # passes over the training split (sgd)
-    batch_size: int | None  # None: the whole training split
+    iterations: int | None  # update steps; None when training by epochs (exactly one is set)
+    epochs: int | None  # passes over the training split; None when training by iterations
+    batch_size: int | None  # None: the whole training split (full batch)
     train_size: int  # the first train_size training images train
     dev_size: int  # the next dev_size images are the dev split (0: none)
     alpha: float = 1.0  # ELU alpha
-    display_every: int = 10  # progress interval in steps (004's DISPLAY_REG; 002 prints every 10)
+    display_every: int = 10  # progress/history interval in steps (004's DISPLAY_REG; 002: 10)
     test_predictions: int = 4  # sample predictions shown at the end (004's TEST_PREDICTIONS)
     reported: str = ""  # what the document reports
     choices: str = ""  # the numbers we chose where the document is silent
@@ -67,6 +67,7 @@ RECIPES: dict[str, Recipe] = {
             batch_size=10,
             train_size=50_000,
             dev_size=10_000,
+            display_every=1000,
             reported="no accuracy reported",
             choices=(
                 "000 gives no sizes or numbers; it borrows Nielsen's figures, so Nielsen's "
@@ -88,6 +89,7 @@ RECIPES: dict[str, Recipe] = {
             batch_size=10,
             train_size=50_000,
             dev_size=10_000,
+            display_every=1000,
             reported="no accuracy reported",
             choices=(
                 "001 gives 784-16-16-10, sigmoid, squared error and mini-batch SGD; batch size, "
@@ -148,8 +150,27 @@ DOCUMENT_RECIPES = {"000": "sigmoid-mse-row", "001": "sigmoid-mse-column"} | {
 
 
 def get_recipe(name: str, **overrides) -> Recipe:
-    """The recipe called `name` (or a document id like "002"), with any field overridden."""
+    """The recipe called `name` (or a document id like "002"), with any field overridden.
+
+    None means "keep the recipe's value". Overriding `iterations` clears `epochs` and vice versa;
+    switching to the full-batch optimizer "gd" clears `batch_size` unless one is given.
+    """
     name = DOCUMENT_RECIPES.get(name, name)
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)}")
-    return replace(RECIPES[name], **{k: v for k, v in overrides.items() if v is not None})
+    return override(RECIPES[name], **overrides)
+
+
+def override(recipe: Recipe, **overrides) -> Recipe:
+    """`recipe` with the non-None fields of `overrides` replaced (see `get_recipe`)."""
+    fields = set(Recipe.__dataclass_fields__)
+    if unknown := sorted(set(overrides) - fields):
+        raise ValueError(f"unknown recipe field(s) {unknown}; expected some of {sorted(fields)}")
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if "iterations" in changes and "epochs" not in changes:
+        changes["epochs"] = None
+    if "epochs" in changes and "iterations" not in changes:
+        changes["iterations"] = None
+    if changes.get("optimizer") == "gd" and "batch_size" not in changes:
+        changes["batch_size"] = None
+    return replace(recipe, **changes)

@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--write", metavar="PATH", help="write the errata sheet (Markdown) to PATH, e.g. docs/ERRATA.md"
+        "--write",
+        metavar="PATH",
+        help="write the errata sheet (Markdown) to PATH, e.g. docs/ERRATA.md",
     )
 
 
