@@ -1,0 +1,1111 @@
+"""Check anyone's hand-written gradient function and say, in network terms, what is wrong with it.
+
+`check_gradients(grad_fn, model, ...)` runs these steps and returns a `CheckReport`:
+
+1. The problem: parameters drawn from `seed` (`init_params`, "normal"), a batch of MNIST training
+   images when n_0 = 784 and the data is there (random inputs otherwise), Y one-hot; all in the
+   model's layout and in `dtype`. Or the caller's own params, X, Y.
+2. `grad_fn(params, X, Y)` on copies; a dict keyed like the parameters or a tuple (dW1, db1, ...).
+   An exception is verdict "error" with its type, message and line in the user's file.
+3. The oracle: `jax.grad` of the model's loss (or of the caller's JAX-traceable `loss`) in float64
+   at the same, dtype-rounded, values (compiled in a thread while the batch is read). Every entry
+   is compared within the tolerance table's "autodiff" bound for `dtype`, plus the rounding that
+   cancelling terms carry in `dtype` (`rounding_slack`). Where a pre-activation sits exactly on
+   ReLU's kink the derivative is undefined; entries that a different choice of ReLU'(0) can move
+   (`kink_slack`) may differ by that much and are then inconclusive, never wrong.
+4. Triangulation: central differences of the loss (handgrad's NumPy forward pass and loss value,
+   no gradient code: `model_loss`) at a stratified sample of entries of every tensor (biases never
+   skipped; every entry with `full=True` or for at most 256 parameters) and derivatives along
+   random directions check the oracle itself. Where they disagree beyond their own uncertainty,
+   the oracle is suspect and the verdict inconclusive: the user is not blamed for its limits.
+5. float32: each parameter's Taylor-remainder slope is reported (2: right, 1: wrong).
+6. A `loss` that is not JAX-traceable: finite differences only (sampled entries and per-parameter
+   random directions), with a Taylor-remainder test where the differences are too uncertain.
+
+Each failing parameter gets a `Diagnosis` (see `handgrad.diagnose`). Non-goals: second-order
+checks, models other than `handgrad.models.Model`, gradients of anything but the loss.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import os
+import sys
+import threading
+import traceback
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import reference
+from handgrad import column_major, data, row_major
+from handgrad.diagnose import (
+    RIGHT,
+    Diagnosis,
+    diagnose_non_finite,
+    diagnose_shape,
+    diagnose_values,
+    layer_hint,
+    variant_gradients,
+)
+from handgrad.models import Model, Params, check_inputs, init_params, parse_model, parse_sizes
+from handgrad.recipes import RECIPES
+from handgrad.tolerances import Tolerance, tolerance
+
+__all__ = [
+    "CheckReport",
+    "Diagnosis",
+    "ParameterReport",
+    "check_gradients",
+    "directional_check",
+    "kink_slack",
+    "make_problem",
+    "rounding_slack",
+]
+
+DTYPES = ("float64", "float32")
+SAMPLES_PER_TENSOR = 8  # central-difference entries per tensor, plus the worst ones
+BIAS_SAMPLES = 16  # a bias with at most this many entries is checked entry by entry
+EXHAUSTIVE_BELOW = 256  # networks with at most this many parameters get every entry checked
+TAYLOR_STEPS = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4)
+COARSE_TAYLOR_STEPS = (3e-1, 1e-1, 3e-2, 1e-2, 3e-3)  # for a loss computed in float32
+KINK_ULPS = 32  # |Z| <= KINK_ULPS * eps * (|W| |A| + |b|) counts as sitting on the kink
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+@dataclass
+class ParameterReport:
+    """The verdict on one parameter's gradient, its errors, worst entry and diagnosis."""
+
+    verdict: str  # "pass" | "fail" | "inconclusive"
+    max_abs_error: float | None
+    max_rel_error: float | None
+    worst_index: tuple[int, ...] | None
+    diagnosis: Diagnosis
+    # the worst entry in network terms, e.g. "W2[3,7]: hidden unit 7 -> output 3"
+    worst_entry: str = ""
+    taylor_slope: float | None = None  # float32 and finite-difference checks: 2 right, 1 wrong
+
+
+@dataclass
+class CheckReport:
+    """The whole check: a verdict, per-parameter reports, notes; `str()` is the table."""
+
+    verdict: str  # "pass" | "fail" | "inconclusive" | "error"
+    error: str | None = None
+    parameters: dict[str, ParameterReport] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    first_wrong_layer: int | None = None
+    title: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every gradient is right."""
+        return self.verdict == "pass"
+
+    def to_json(self) -> dict:
+        """The report as a JSON-ready dict (non-finite numbers become null)."""
+        return {
+            "verdict": self.verdict,
+            "error": self.error,
+            "parameters": {
+                key: {
+                    "verdict": p.verdict,
+                    "max_abs_error": _finite_or_none(p.max_abs_error),
+                    "max_rel_error": _finite_or_none(p.max_rel_error),
+                    "worst_index": None if p.worst_index is None else list(p.worst_index),
+                    "diagnosis": {
+                        "kind": p.diagnosis.kind,
+                        "factor": _finite_or_none(p.diagnosis.factor),
+                        "detail": p.diagnosis.detail,
+                    },
+                    "worst_entry": p.worst_entry,
+                    "taylor_slope": _finite_or_none(p.taylor_slope),
+                }
+                for key, p in self.parameters.items()
+            },
+            "first_wrong_layer": self.first_wrong_layer,
+            "notes": list(self.notes),
+            "title": self.title,
+        }
+
+    def __str__(self) -> str:
+        lines = [self.title] if self.title else []
+        if self.parameters:
+            lines += _table(self.parameters)
+        lines.append("verdict: " + self._summary())
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _summary(self) -> str:
+        if self.verdict == "error":
+            return f"error: {self.error}"
+        wrong = [k for k, p in self.parameters.items() if p.verdict == "fail"]
+        unsure = [k for k, p in self.parameters.items() if p.verdict == "inconclusive"]
+        if wrong:
+            layer = f"; first wrong layer from the output: {self.first_wrong_layer}"
+            count = f"{len(wrong)} of {len(self.parameters)}"
+            return f"FAIL: {count} gradients wrong ({', '.join(wrong)}){layer}"
+        if unsure:
+            return f"inconclusive ({', '.join(unsure)}): not shown wrong, not confirmed right"
+        return "pass: every gradient is right"
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _table(parameters: Mapping[str, ParameterReport]) -> list[str]:
+    header = ("param", "verdict", "max abs err", "max rel err", "worst entry", "diagnosis")
+    rows = [header]
+    for key, p in parameters.items():
+        verdict = "FAIL" if p.verdict == "fail" else p.verdict
+        diagnosis = p.diagnosis.detail
+        if p.diagnosis.kind:
+            diagnosis = f"{p.diagnosis.kind}: {diagnosis}"
+        rows.append(
+            (key, verdict, _num(p.max_abs_error), _num(p.max_rel_error), p.worst_entry, diagnosis)
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows
+    ]
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2e}"
+
+
+def describe_entry(model: Model, key: str, index: tuple[int, ...]) -> str:
+    """An entry in network terms: "W2[3,7]: hidden unit 7 -> output 3", "b2[3]: output 3"."""
+    l, column = int(key[1:]), model.layout == "column"
+    if key[0] == "W":
+        to, frm = index if column else index[::-1]
+        where = f"{_unit(model, l - 1, frm)} -> {_unit(model, l, to)}"
+        return f"{key}[{index[0]},{index[1]}]: {where}"
+    j = index[0] if column else index[-1]
+    return f"{key}[{j}]: {_unit(model, l, j)}"
+
+
+def _unit(model: Model, l: int, j: int) -> str:
+    if l == 0:
+        pixel = f" (pixel row {j // 28}, col {j % 28})" if model.sizes[0] == 784 else ""
+        return f"input {j}{pixel}"
+    if l == model.depth:
+        return f"output {j}"
+    return f"hidden unit {j}" if model.depth == 2 else f"hidden unit {j} of layer {l}"
+
+
+# --- the problem -------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """What grad_fn is called on (in dtype) and the float64 copies the oracles see."""
+
+    model: Model
+    dtype: np.dtype
+    params: Params
+    X: np.ndarray
+    Y: np.ndarray
+    p64: Params
+    X64: np.ndarray
+    Y64: np.ndarray
+    description: str
+    notes: list[str]
+
+
+def resolve_model(model: Model | str, sizes=None) -> Model:
+    """A Model from a Model or a name (sizes: a recipe's when None, else "784,10,10" or a tuple)."""
+    if isinstance(model, Model):
+        if sizes is not None and tuple(_sizes(sizes)) != model.sizes:
+            raise ValueError(f"sizes {sizes} contradict the model's sizes {model.sizes}")
+        return model
+    if not isinstance(model, str):
+        raise ValueError(
+            f"model must be a Model or a name like 'relu-softmax-column', got {model!r}"
+        )
+    recipe = RECIPES.get(model)
+    if sizes is None:
+        sizes = recipe.sizes if recipe else (784, 10, 10)
+    return parse_model(model, _sizes(sizes), recipe.alpha if recipe else 1.0)
+
+
+def _sizes(sizes) -> tuple[int, ...]:
+    return parse_sizes(sizes) if isinstance(sizes, str) else tuple(sizes)
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """np.float64 or np.float32; ValueError otherwise."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in DTYPES:
+        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
+    return resolved
+
+
+def make_problem(
+    model: Model,
+    rng: np.random.Generator,
+    batch_size: int = 16,
+    dtype=np.float64,
+    params: Mapping | None = None,
+    X: np.ndarray | None = None,
+    Y: np.ndarray | None = None,
+    data_dir=None,
+) -> Problem:
+    """Parameters and a batch for `model` (the given ones, or drawn from rng), validated."""
+    dtype = resolve_dtype(dtype)
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
+    ):
+        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+    notes: list[str] = []
+    if params is None:
+        params = init_params(model, rng, "normal")
+    if not isinstance(params, Mapping):
+        raise ValueError(
+            f"params must be a dict like {{'W1': ..., 'b1': ...}}, got {type(params).__name__}"
+        )
+    shapes = model.param_shapes()
+    order = [k for k in shapes if k in params] + [k for k in params if k not in shapes]
+    params = {k: np.array(params[k], dtype=dtype) for k in order}  # W1, b1, W2, ... in order
+    if (X is None) != (Y is None):
+        raise ValueError("pass both X and Y, or neither")
+    if X is None:
+        X, Y, source = _batch(model, int(batch_size), rng, data_dir, notes)
+    else:
+        source = "your batch"
+    X, Y = np.array(X, dtype=dtype), np.array(Y, dtype=dtype)
+    check_inputs(model, params, X, Y)
+    m = X.shape[1 if model.layout == "column" else 0]
+    sizes = "-".join(map(str, model.sizes))
+    description = f"{model.name} {sizes}, {dtype.name}, {source} (m = {m})"
+    return Problem(
+        model,
+        dtype,
+        params,
+        X,
+        Y,
+        {k: v.astype(np.float64) for k, v in params.items()},
+        X.astype(np.float64),
+        Y.astype(np.float64),
+        description,
+        notes,
+    )
+
+
+def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list[str]):
+    """X, Y in the model's layout: MNIST training images when n_0 = 784 and they are there."""
+    n0, nL = model.sizes[0], model.sizes[-1]
+    images = _mnist(data_dir, notes) if n0 == 784 else None
+    if images is not None:
+        rows = rng.permutation(len(images.labels))[:m]
+        X = np.asarray(images.images[rows], np.float64) / 255.0
+        labels = images.labels[rows] if nL == 10 else rng.integers(0, nL, m)
+        source = f"{m} MNIST training images" + ("" if nL == 10 else ", random labels")
+    else:
+        X = rng.uniform(0.0, 1.0, (m, n0)) if n0 == 784 else rng.standard_normal((m, n0))
+        labels = rng.integers(0, nL, m)
+        source = f"{m} random inputs"
+    Y = data.one_hot(labels, nL, model.layout)
+    return data.to_layout(X, model.layout), Y, source
+
+
+def _mnist(data_dir, notes: list[str]):
+    """The unscaled MNIST training split, or None (with a note) when it is not on disk."""
+    try:
+        root, is_cache = data.resolve_data_dir("mnist", data_dir)
+        if is_cache and not all((root / name).is_file() for name in data.FILES):
+            notes.append(
+                "MNIST not found (set HANDGRAD_DATA_DIR or pass --data-dir); random inputs used"
+            )
+            return None
+        return data.load("mnist", "train", data_dir=data_dir, scale=False)
+    except (OSError, ValueError) as error:
+        notes.append(f"MNIST not loaded ({str(error).splitlines()[0]}); random inputs used")
+        return None
+
+
+# --- calling the user's function ---------------------------------------------------------------
+
+
+def _call(grad_fn: Callable, problem: Problem) -> tuple[object, str | None]:
+    """(grad_fn's result, None), or (None, what it raised and where)."""
+    params = {k: v.copy() for k, v in problem.params.items()}
+    try:
+        return grad_fn(params, problem.X.copy(), problem.Y.copy()), None
+    except (Exception, SystemExit) as error:
+        return None, describe_exception(grad_fn, error)
+
+
+def describe_exception(fn: Callable, error: BaseException) -> str:
+    """ "NAME raised TYPE: message (file.py, line N: code)", the line in fn's own file if any."""
+    frames = traceback.extract_tb(error.__traceback__)
+    home = _source_file(fn)
+    own = [f for f in frames if home and _same_file(f.filename, home)]
+    frame = (own or frames[-1:] or [None])[-1]
+    where = ""
+    if frame is not None:
+        code = f": {frame.line.strip()}" if frame.line else ""
+        where = f" ({_short_path(frame.filename)}, line {frame.lineno}{code})"
+    message = str(error).splitlines()[0] if str(error) else ""
+    name = getattr(fn, "__name__", type(fn).__name__)
+    return f"{name} raised {type(error).__name__}: {message}{where}"
+
+
+def _source_file(fn: Callable) -> str | None:
+    while hasattr(fn, "func"):  # functools.partial
+        fn = fn.func
+    fn = inspect.unwrap(fn)
+    for candidate in (fn, type(fn)):  # a function, or a callable object's class
+        try:
+            return inspect.getsourcefile(candidate)
+        except TypeError:
+            continue
+    return None
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _short_path(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | None, list[str]]:
+    """({key: array or None}, error, notes) from a dict or a tuple (dW1, db1, dW2, db2, ...)."""
+    keys, notes = list(shapes), []
+    order = ", ".join("d" + k for k in keys)
+    if isinstance(out, Mapping):
+        found = {}
+        for key in keys:
+            names = [n for n in (key, "d" + key) if n in out]
+            found[key] = out[names[0]] if names else None
+        extra = sorted(str(k) for k in out if str(k) not in keys and str(k)[1:] not in keys)
+        if extra:
+            notes.append(f"ignored returned keys {extra}")
+    elif isinstance(out, tuple | list):
+        if len(out) != len(keys):
+            return {}, f"returned {len(out)} values; expected {len(keys)}: ({order})", notes
+        found = dict(zip(keys, out, strict=True))
+    else:
+        what = type(out).__name__
+        return {}, f"returned {what}; expected a dict keyed like the parameters or ({order})", notes
+    return found, None, notes
+
+
+def _numeric(value: object) -> np.ndarray | None:
+    try:
+        array = np.asarray(value)
+        return array.astype(np.float64) if array.dtype.kind in "biuf" else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the oracles -------------------------------------------------------------------------------
+
+
+@dataclass
+class Oracle:
+    """The loss as f(params) -> float (for finite differences) and its autodiff gradient, if any."""
+
+    f: Callable[[Params], float]
+    grad: Params | None
+    eps: float  # the relative rounding of f's arithmetic
+
+
+EPS64 = float(np.finfo(np.float64).eps)
+
+
+def model_loss(model: Model, X: np.ndarray, Y: np.ndarray) -> Callable[[Params], float]:
+    """params -> the model's loss in float64 by handgrad's forward pass (no gradient code).
+
+    Finite differences of this loss check the JAX oracle: two independent implementations of the
+    same loss, so a disagreement means one of them is suspect. It costs microseconds where a call
+    into JAX costs milliseconds, which is what makes the sampled checks cheap.
+    """
+    forward = {"column": column_major, "row": row_major}[model.layout].forward
+    L, axis = model.depth, model.class_axis
+
+    def f(params: Params) -> float:
+        with np.errstate(over="ignore", under="ignore"):
+            return model.loss.value(forward(model, params, X)[f"Z{L}"], Y, axis)
+
+    return f
+
+
+def model_oracle(problem: Problem) -> Oracle:
+    """JAX autodiff of the model's loss (float64) and the loss for finite differences."""
+    m, p, X, Y = problem.model, problem.p64, problem.X64, problem.Y64
+    return Oracle(model_loss(m, X, Y), reference.jax_gradients(m, p, X, Y), EPS64)
+
+
+_JITTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _jitted(loss: Callable) -> tuple[Callable, Callable]:
+    """jax.jit of loss and of its gradient, kept per loss so that repeated checks compile once."""
+    try:
+        return _JITTED.setdefault(loss, (jax.jit(loss), jax.jit(jax.grad(loss))))
+    except TypeError:  # not weakly referenceable
+        return jax.jit(loss), jax.jit(jax.grad(loss))
+
+
+def user_loss_oracle(loss: Callable, problem: Problem, notes: list[str]) -> Oracle:
+    """The caller's loss(params, X, Y): differentiated by JAX when traceable, else FD only."""
+    p, X, Y = problem.p64, problem.X64, problem.Y64
+    try:
+        value = np.asarray(loss({k: v.copy() for k, v in p.items()}, X.copy(), Y.copy()))
+    except Exception as error:
+        raise ValueError("your loss raised: " + describe_exception(loss, error)) from None
+    if value.size != 1 or value.dtype.kind not in "fiu" or not np.isfinite(value).all():
+        raise ValueError(f"loss(params, X, Y) must return one finite number, got {value!r}")
+    eps = float(np.finfo(value.dtype).eps) if value.dtype.kind == "f" else EPS64
+    if eps > EPS64:
+        notes.append(
+            f"your loss returns {value.dtype.name}: finite differences take larger steps and allow "
+            "for its rounding"
+        )
+    try:
+        jitted, jitted_grad = _jitted(loss)
+        grad = jitted_grad(p, X, Y)
+        grad = {k: np.asarray(grad[k], np.float64) for k in p}
+        f = lambda q: float(jitted(q, X, Y))  # noqa: E731
+        f(p)
+        return Oracle(f, grad, eps)
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        notes.append(
+            f"your loss is not JAX-traceable ({type(error).__name__}: {first[:120]}); "
+            "checked against finite differences only"
+        )
+    return Oracle(lambda q: float(loss(q, X, Y)), None, eps)
+
+
+def rounding_slack(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, dtype) -> Params:
+    """Per-entry bound on the rounding error of a gradient computed in `dtype`, where terms cancel.
+
+    The tolerance table scales with max|gradient|; where an entry is a sum of large terms that
+    cancel (equal rows of W, logits of 1e3), rounding scales with the terms instead. Backprop with
+    absolute values bounds every sum's terms. A sum of n terms errs by at most n eps times their
+    absolute sum and typically by sqrt(n) eps, so the slack is gamma S with
+    gamma = 8 eps sqrt(N), N = n_0 + ... + n_L + m + 4 L (a whole forward and backward pass; at
+    least the worst case N eps while N <= 64), and, backwards from
+    S^L = |terms of dZ^L| + Lip(delta) |terms of Z^L|,
+        S^(l-1) = |W^l|ᵀ S^l |g'(Z^(l-1))| + |W^lᵀ dZ^l| max|g''| |terms of Z^(l-1)|,
+        slack(dW^l) = gamma S^l |A^(l-1)|ᵀ,   slack(db^l) = gamma (row sums of S^l).
+    The second terms carry the forward pass's rounding of Z into the derivatives evaluated at Z.
+    """
+    col = model.with_layout("column")
+    if model.layout == "row":
+        params, X, Y = {k: v.T for k, v in params.items()}, X.T, Y.T
+    L, m = model.depth, X.shape[1]
+    gamma = 8 * float(np.finfo(dtype).eps) * math.sqrt(sum(model.sizes) + m + 4 * L)
+    second = {"sigmoid": 0.1, "elu": max(model.alpha, 1.0)}.get(model.hidden, 0.0)  # max|g''|
+    with np.errstate(all="ignore"):
+        cache = column_major.forward(col, params, X)
+        dZ = column_major.backward(col, params, cache, Y)
+
+        def terms(l: int) -> np.ndarray:  # |W^l| |A^(l-1)| + |b^l|: the scale of Z^l's rounding
+            return np.abs(params[f"W{l}"]) @ np.abs(cache[f"A{l - 1}"]) + np.abs(params[f"b{l}"])
+
+        A = cache[f"A{L}"]
+        if model.output == "mse":  # delta = (2/m)(A - Y) sigma'(Z); sigma'' <= sigma'
+            prime = A * (1 - A)
+            S = 2 * (np.abs(A) + np.abs(Y)) * prime / m + 2.5 * prime * (prime + 1) * terms(L) / m
+        else:  # delta = (A - Y)/m; softmax's Jacobian has row sums 2 A (1 - A)
+            lip = 2 * A * (1 - A)
+            S = (np.abs(A) + np.abs(Y)) / m + lip * terms(L).max(axis=0, keepdims=True) / m
+        slack = {}
+        for l in range(L, 0, -1):
+            slack[f"W{l}"] = gamma * (S @ np.abs(cache[f"A{l - 1}"]).T)
+            slack[f"b{l}"] = gamma * S.sum(axis=1, keepdims=True)
+            if l > 1:
+                W, Z = params[f"W{l}"], cache[f"Z{l - 1}"]
+                prime = np.abs(col.activation.f_prime(Z))
+                upstream = np.abs(W.T @ dZ[f"dZ{l}"])
+                S = (np.abs(W).T @ S) * prime + upstream * second * terms(l - 1)
+    return {k: v.T.copy() for k, v in slack.items()} if model.layout == "row" else slack
+
+
+def kink_slack(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, dtype) -> Params | None:
+    """Per-entry bound on how far a different choice of g'(0) at ReLU's kink can move the gradient.
+
+    Pre-activations within rounding of 0 (in `dtype`) are on the kink; there any slope between the
+    one-sided ones is defensible. With e^k the change in dZ^k this allows,
+        |e^k| <= (|W^(k+1)|ᵀ |e^(k+1)|) * (|g'(Z^k)| + J kink) + |W^(k+1)ᵀ dZ^(k+1)| J kink,
+    J the jump of g' at 0 (1 for ReLU, |1 - alpha| for ELU); dW^k and db^k move by |e^k| |A^(k-1)|ᵀ
+    and the row sums of |e^k|. None when no pre-activation is on a kink.
+    """
+    jump = {"relu": 1.0, "elu": abs(1.0 - model.alpha)}.get(model.hidden, 0.0)
+    if jump == 0.0 or model.depth < 2:
+        return None
+    col = model.with_layout("column")
+    if model.layout == "row":
+        params, X, Y = {k: v.T for k, v in params.items()}, X.T, Y.T
+    eps = float(np.finfo(dtype).eps)
+    with np.errstate(all="ignore"):
+        cache = column_major.forward(col, params, X)
+        on_kink = {}
+        for k in range(1, model.depth):
+            scale = np.abs(params[f"W{k}"]) @ np.abs(cache[f"A{k - 1}"]) + np.abs(params[f"b{k}"])
+            on_kink[k] = np.abs(cache[f"Z{k}"]) <= KINK_ULPS * eps * scale
+        if not any(mask.any() for mask in on_kink.values()):
+            return None
+        grads = column_major.backward(col, params, cache, Y)
+        e = np.zeros_like(cache[f"Z{model.depth}"])
+        slack = {}
+        for l in range(model.depth, 0, -1):
+            slack[f"W{l}"] = e @ np.abs(cache[f"A{l - 1}"]).T
+            slack[f"b{l}"] = e.sum(axis=1, keepdims=True)
+            if l > 1:
+                k, W = l - 1, params[f"W{l}"]
+                upstream = np.abs(W.T @ grads[f"dZ{l}"])
+                slope = np.abs(col.activation.f_prime(cache[f"Z{k}"])) + jump * on_kink[k]
+                e = (np.abs(W).T @ e) * slope + upstream * jump * on_kink[k]
+    return {k: v.T.copy() for k, v in slack.items()} if model.layout == "row" else slack
+
+
+# --- the engine --------------------------------------------------------------------------------
+
+
+def check_gradients(
+    grad_fn: Callable,
+    model: Model | str,
+    sizes=None,
+    *,
+    params: Mapping | None = None,
+    X: np.ndarray | None = None,
+    Y: np.ndarray | None = None,
+    batch_size: int = 16,
+    seed: int = 0,
+    dtype="float64",
+    loss: Callable | None = None,
+    full: bool = False,
+    data_dir=None,
+    directions: int = 3,
+) -> CheckReport:
+    """Check grad_fn(params, X, Y) against JAX autodiff and finite differences; a CheckReport."""
+    model = resolve_model(model, sizes)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(directions, int | np.integer) or directions < 0:
+        raise ValueError(f"directions must be a non-negative integer, got {directions!r}")
+    rng = np.random.default_rng(seed)
+    warm_up = None if loss else _compile_in_background(model, X, batch_size)
+    try:
+        problem = make_problem(model, rng, batch_size, dtype, params, X, Y, data_dir)
+        return _check(grad_fn, problem, rng, loss, full, directions, warm_up)
+    finally:  # never leave XLA compiling in a thread: exiting under it aborts the process
+        if warm_up is not None:
+            warm_up.join()
+
+
+def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> CheckReport:
+    """The engine behind `check_gradients` (see the module docstring), on a validated problem."""
+    model = problem.model
+    report = CheckReport(
+        "pass", title=f"handgrad check: {problem.description}", notes=problem.notes
+    )
+    out, error = _call(grad_fn, problem)
+    received = None
+    if error is None:
+        received, error, notes = as_gradients(out, model.param_shapes())
+        report.notes += notes
+    if error is not None:
+        report.verdict, report.error = "error", error
+        return report
+    if warm_up is not None:
+        warm_up.join()
+    oracle = user_loss_oracle(loss, problem, report.notes) if loss else model_oracle(problem)
+    if oracle.grad is None:
+        report.parameters = _judge_by_differences(problem, received, oracle, rng, full, directions)
+    else:
+        report.parameters = _judge_by_autodiff(
+            problem, received, oracle, rng, full, directions, report.notes, loss is None
+        )
+    if problem.dtype == np.float32:
+        _taylor_slopes(problem, received, oracle, rng, report)
+    return _conclude(report, problem.model)
+
+
+def _compile_in_background(model: Model, X, batch_size) -> threading.Thread:
+    """Compile the JAX oracle for these shapes while the batch is read (XLA needs only shapes)."""
+    m = batch_size if X is None else np.shape(X)[1 if model.layout == "column" else 0]
+    x_shape, y_shape = model.data_shapes(int(m))
+    zeros = {k: np.zeros(s) for k, s in model.param_shapes().items()}
+
+    def compile_oracle() -> None:
+        try:
+            reference.jax_gradients(model, zeros, np.zeros(x_shape), np.zeros(y_shape))
+        except Exception:  # the real call reports any problem
+            pass
+
+    thread = threading.Thread(target=compile_oracle, daemon=True)
+    thread.start()
+    return thread
+
+
+def _shape_checked(
+    problem: Problem, received: Mapping
+) -> tuple[dict[str, np.ndarray], dict[str, ParameterReport], dict[str, tuple]]:
+    """({key: g as float64 in the expected shape}, {key: failed report}, {key: broadcast-from})."""
+    model = problem.model
+    shapes = model.param_shapes()
+    m = problem.X.shape[1 if model.layout == "column" else 0]
+    batch_axis = 1 if model.layout == "column" else 0
+    ok, failed, broadcast = {}, {}, {}
+    for key, want in shapes.items():
+        raw = received.get(key)
+        g = None if raw is None else _numeric(raw)
+        if g is None:
+            what = "missing" if raw is None else f"not a numeric array ({type(raw).__name__})"
+            failed[key] = _failed(Diagnosis("shape", None, f"{what}; expected shape {want}"))
+            continue
+        diagnosis = diagnose_shape(key, g.shape, want, m, batch_axis, shapes)
+        if diagnosis is not None:
+            failed[key] = _failed(diagnosis)
+            continue
+        if g.size != math.prod(want):
+            broadcast[key] = g.shape
+        ok[key] = np.broadcast_to(g, want).copy()
+    return ok, failed, broadcast
+
+
+def _failed(diagnosis: Diagnosis) -> ParameterReport:
+    return ParameterReport("fail", None, None, None, diagnosis)
+
+
+def _sample(shape: tuple, rng: np.random.Generator, priority: list[tuple]) -> list[tuple]:
+    """A few random entries of a tensor (all of a small bias) plus the `priority` entries."""
+    size = math.prod(shape)
+    k = BIAS_SAMPLES if 1 in shape else SAMPLES_PER_TENSOR
+    flat = np.arange(size) if size <= k else rng.choice(size, k, replace=False)
+    entries = [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
+    return list(dict.fromkeys(priority + entries))
+
+
+def _argmax(x: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(x)), x.shape))
+
+
+def _judge_by_autodiff(
+    problem: Problem,
+    received: Mapping,
+    oracle: Oracle,
+    rng: np.random.Generator,
+    full: bool,
+    directions: int,
+    notes: list[str],
+    with_model_loss: bool,
+) -> dict[str, ParameterReport]:
+    """Every entry against autodiff; the oracle itself checked by finite differences."""
+    model, truth = problem.model, oracle.grad
+    tol = tolerance(problem.dtype, "autodiff")
+    g, reports, broadcast = _shape_checked(problem, received)
+    slack = kink_slack(model, problem.p64, problem.X64, problem.Y64, problem.dtype)
+    if slack is not None:
+        notes.append(
+            "some pre-activations sit exactly on ReLU's kink, where the derivative is undefined; "
+            "entries a different ReLU'(0) would change are judged with that slack"
+        )
+    rounding = rounding_slack(model, problem.p64, problem.X64, problem.Y64, problem.dtype)
+    with np.errstate(all="ignore"):
+        errors = {k: np.abs(v - truth[k]) for k, v in g.items()}
+    entries = None
+    exhaustive = full or sum(a.size for a in truth.values()) <= EXHAUSTIVE_BELOW
+    if not exhaustive:
+        entries = {}
+        for key, a in truth.items():
+            priority = [_argmax(np.abs(a))]
+            if key in errors and np.isfinite(errors[key]).all():
+                priority.insert(0, _argmax(errors[key]))
+            entries[key] = _sample(a.shape, rng, priority)
+    suspect = _suspect_entries(oracle, problem.p64, truth, entries, slack)
+    global_doubt, directions = None, 0 if exhaustive or slack is not None else directions
+    if directions:
+        global_doubt = _directional_doubt(oracle, problem.p64, truth, rng, directions)
+    variants = None
+    for key in model.param_shapes():
+        if key in reports:
+            continue
+        a, gk = truth[key], g[key]
+        bound = tol.atol + tol.rtol * float(np.max(np.abs(a), initial=0.0))
+        extra = 0.0 if slack is None else slack[key]
+        report = _entry_report(model, key, gk, a, errors[key], bound + rounding[key], extra, tol)
+        if report.verdict == "fail" and report.diagnosis.kind is None:
+            if variants is None:
+                variants = _variants(problem) if with_model_loss else []
+            report.diagnosis = diagnose_values(
+                key,
+                gk,
+                a,
+                tol,
+                problem.X.shape[1 if model.layout == "column" else 0],
+                broadcast_from=broadcast.get(key),
+                batch_axis=1 if model.layout == "column" else 0,
+                truth=truth,
+                variants=variants,
+                output=model.output if with_model_loss else "",
+            )
+        doubt = suspect.get(key) or global_doubt
+        if doubt and report.verdict != "inconclusive":
+            said = "" if report.verdict == "pass" else f" (vs autodiff: {report.diagnosis.detail})"
+            report.verdict = "inconclusive"
+            report.diagnosis = Diagnosis(None, None, f"the oracle is suspect: {doubt}{said}")
+        reports[key] = report
+    checked = sum(len(v) for v in entries.values()) if entries is not None else "all"
+    notes.append(
+        f"finite differences checked the autodiff oracle at {checked} entries"
+        + (f" and along {directions} random directions" if directions else "")
+    )
+    return {k: reports[k] for k in model.param_shapes()}
+
+
+def _variants(problem: Problem) -> list:
+    return variant_gradients(problem.model, problem.p64, problem.X64, problem.Y64)
+
+
+def _entry_report(model, key, g, a, err, bound, slack, tol) -> ParameterReport:
+    """pass / fail / inconclusive from per-entry errors; the diagnosis is filled in on failure."""
+    if not np.isfinite(g).all():
+        return _non_finite(model, key, g)
+    worst = _argmax(err)
+    max_abs = float(err[worst]) if err.size else 0.0
+    max_rel = max_abs / max(float(np.max(np.abs(a), initial=0.0)), tol.atol)
+    where = describe_entry(model, key, worst) if err.size else ""
+    wrong = err > bound + slack
+    if wrong.any():
+        worst = _argmax(np.where(wrong, err, -1.0))
+        where = describe_entry(model, key, worst)
+        return ParameterReport("fail", max_abs, max_rel, worst, Diagnosis(None), where)
+    if (err > bound).any():
+        detail = (
+            "differs from autodiff only where a pre-activation sits on ReLU's kink (Z = 0), where "
+            "the derivative is undefined (handgrad and the documents use ReLU'(0) = 0)"
+        )
+        return ParameterReport(
+            "inconclusive", max_abs, max_rel, worst, Diagnosis(None, None, detail), where
+        )
+    return ParameterReport("pass", max_abs, max_rel, worst, Diagnosis(None, None, RIGHT), where)
+
+
+def _non_finite(model: Model, key: str, g: np.ndarray) -> ParameterReport:
+    """The failed report of a gradient with NaN or inf entries, the first one named."""
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
+    diagnosis = diagnose_non_finite(g)
+    return ParameterReport("fail", None, None, first, diagnosis, describe_entry(model, key, first))
+
+
+def _suspect_entries(
+    oracle: Oracle, p64: Params, truth: Params, entries, slack: Params | None
+) -> dict[str, str]:
+    """{key: how autodiff and central differences disagree}, beyond the differences' uncertainty.
+
+    On a kink autodiff takes ReLU'(0) = 0 at every kink, which need not be either one-sided slope
+    (a step can cross one kink forward and another backward), so the kink slack is allowed too.
+    """
+    fd = reference.central_differences(oracle.f, p64, entries=entries)
+    tol = tolerance("float64", "finite-difference")
+    suspect = {}
+    for key, a in truth.items():
+        est, unc = fd.estimate[key], fd.uncertainty[key]
+        done = ~np.isnan(est)
+        bound = tol.atol + tol.rtol * float(np.max(np.abs(a), initial=0.0))
+        allowed = unc + bound + (0.0 if slack is None else slack[key])
+        gap = np.where(done, np.abs(est - a) - allowed, -np.inf)
+        if gap.size and gap.max() > 0:
+            i = _argmax(gap)
+            suspect[key] = (
+                f"autodiff says {a[i]:.6g} at {key}{list(i)} but central differences say "
+                f"{est[i]:.6g} (uncertainty {unc[i]:.1e})"
+            )
+    return suspect
+
+
+def _directional_doubt(oracle, p64, truth, rng, directions) -> str | None:
+    """How autodiff disagrees with the loss's derivative along a random direction, if it does."""
+    tol = tolerance("float64", "directional")
+    norm = math.sqrt(sum(float(np.sum(a * a)) for a in truth.values()))
+    typical = norm / math.sqrt(sum(a.size for a in truth.values()))
+    for _ in range(directions):
+        d = reference.random_direction(p64, rng)
+        fd = reference.directional_derivative(oracle.f, p64, d)
+        ad = sum(float(np.sum(truth[k] * d[k])) for k in truth)
+        bound = tol.atol + tol.rtol * max(abs(fd.derivative), typical) + 10 * fd.error
+        if fd.converged and abs(ad - fd.derivative) > bound:
+            return (
+                f"along a random direction autodiff gives {ad:.6g} but the loss changes at "
+                f"{fd.derivative:.6g} (±{fd.error:.1e})"
+            )
+    return None
+
+
+def _judge_by_differences(
+    problem: Problem,
+    received: Mapping,
+    oracle: Oracle,
+    rng: np.random.Generator,
+    full: bool,
+    directions: int,
+) -> dict[str, ParameterReport]:
+    """No autodiff: sampled (or all) entries against central differences, plus random directions."""
+    model = problem.model
+    tol = tolerance(problem.dtype, "finite-difference")
+    g, reports, broadcast = _shape_checked(problem, received)
+    shapes = model.param_shapes()
+    coarse = oracle.eps > EPS64  # a loss computed in float32: differences need larger steps
+    h = 1e-3 if coarse else 1e-6
+    entries = None
+    exhaustive = full or sum(math.prod(s) for s in shapes.values()) <= EXHAUSTIVE_BELOW
+    directions = 0 if exhaustive or coarse else directions
+    if not exhaustive:
+        entries = {}
+        for key, shape in shapes.items():
+            priority = [_argmax(np.abs(g[key]))] if key in g and np.isfinite(g[key]).all() else []
+            entries[key] = _sample(shape, rng, priority)
+    fd = reference.central_differences(oracle.f, problem.p64, h=h, entries=entries)
+    f0 = abs(oracle.f(problem.p64))
+    rounding = rounding_slack(model, problem.p64, problem.X64, problem.Y64, problem.dtype)
+    m = problem.X.shape[1 if model.layout == "column" else 0]
+    for key in shapes:
+        if key in reports:
+            continue
+        est, unc = fd.estimate[key], fd.uncertainty[key]
+        done = ~np.isnan(est)
+        step = h * np.maximum(1.0, np.abs(problem.p64[key]))
+        unc = unc + 8 * oracle.eps * f0 / step  # the loss's own rounding, if coarser than float64
+        gk = g[key]
+        if not np.isfinite(gk).all():
+            reports[key] = _non_finite(model, key, gk)
+            continue
+        idx = tuple(np.nonzero(done))
+        gs, es, us = gk[idx], est[idx], unc[idx]
+        bound = tol.atol + tol.rtol * float(np.max(np.abs(es), initial=0.0)) + rounding[key][idx]
+        err = np.abs(gs - es)
+        positions = list(zip(*idx, strict=True))
+        wrong = err > bound + us
+        report = _from_sample(model, key, positions, err, es, tol, wrong)
+        doubt = _directional_wrong(oracle, problem.p64, key, gk, rng, directions, problem.dtype)
+        if wrong.any():
+            noisy = Tolerance(tol.rtol, tol.atol + float(us.max()))  # the differences' own error
+            report.diagnosis = diagnose_values(
+                key,
+                gs,
+                es,
+                noisy,
+                m,
+                broadcast_from=broadcast.get(key),
+                batch_axis=1 if model.layout == "column" else 0,
+            )
+        elif doubt:
+            report.verdict = "fail"
+            report.diagnosis = Diagnosis(
+                "unexplained", None, f"{doubt}; the sampled entries agree, so run the full check"
+            )
+        elif (err > bound).any() or (coarse and not exhaustive):
+            slope = report.taylor_slope = _taylor_slope(oracle, problem.p64, key, gk, rng)
+            if slope >= 1.7:
+                report.diagnosis = Diagnosis(
+                    None, None, f"right (Taylor-remainder slope {slope:.2f})"
+                )
+            else:
+                taylor = (
+                    f"the Taylor remainder shrinks like h^{slope:.2f} (h^2 when right, h when "
+                    "wrong or on a kink)"
+                    if np.isfinite(slope)
+                    else "the Taylor remainder is lost in the loss's rounding noise"
+                )
+                report.verdict = "inconclusive"
+                report.diagnosis = Diagnosis(
+                    None, None, f"finite differences are too uncertain to judge it, and {taylor}"
+                )
+        reports[key] = report
+    return {k: reports[k] for k in shapes}
+
+
+def _from_sample(model, key, positions, err, expected, tol, wrong) -> ParameterReport:
+    if not positions:
+        return ParameterReport("pass", 0.0, 0.0, None, Diagnosis(None, None, RIGHT))
+    i = int(np.argmax(np.where(wrong, err, -1.0) if wrong.any() else err))
+    worst = tuple(int(j) for j in positions[i])
+    max_abs = float(err.max())
+    max_rel = max_abs / max(float(np.max(np.abs(expected))), tol.atol)
+    verdict = "fail" if wrong.any() else "pass"
+    return ParameterReport(
+        verdict,
+        max_abs,
+        max_rel,
+        worst,
+        Diagnosis(None, None, RIGHT),
+        describe_entry(model, key, worst),
+    )
+
+
+def _unit_direction(p64: Params, key: str, rng: np.random.Generator) -> Params:
+    """A random unit direction that moves only parameter `key`."""
+    d = rng.standard_normal(p64[key].shape)
+    d /= max(float(np.linalg.norm(d)), 1e-300)
+    return {k: d if k == key else np.zeros_like(v) for k, v in p64.items()}
+
+
+def _directional_wrong(oracle, p64, key, gk, rng, directions, dtype) -> str | None:
+    """How <g, d> disagrees with the loss's derivative along directions moving only `key`."""
+    tol = tolerance(dtype, "directional")
+    typical = float(np.linalg.norm(gk)) / math.sqrt(max(gk.size, 1))
+    for _ in range(directions):
+        d = _unit_direction(p64, key, rng)
+        fd = reference.directional_derivative(oracle.f, p64, d)
+        gd = float(np.sum(gk * d[key]))
+        bound = tol.atol + tol.rtol * max(abs(fd.derivative), typical) + 10 * fd.error
+        if fd.converged and abs(gd - fd.derivative) > bound:
+            return (
+                f"along a random direction <g, d> = {gd:.6g} but the loss changes at "
+                f"{fd.derivative:.6g}"
+            )
+    return None
+
+
+def _taylor_slope(oracle, p64, key, gk, rng) -> float:
+    """The log-log slope of |L(p + h d) - L(p) - h <g, d>| for a direction moving only `key`.
+
+    Remainders below the loss's rounding noise are left out (NaN when fewer than two are left);
+    a float32 loss gets larger steps, so that the h^2 term rises above its noise.
+    """
+    d = _unit_direction(p64, key, rng)
+    grad = {k: gk if k == key else np.zeros_like(v) for k, v in p64.items()}
+    steps = TAYLOR_STEPS if oracle.eps <= EPS64 else COARSE_TAYLOR_STEPS
+    hs, remainders, _ = reference.taylor_remainder(oracle.f, p64, grad, d, steps)
+    usable = remainders > 16 * oracle.eps * abs(oracle.f(p64))
+    if usable.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(hs[usable]), np.log(remainders[usable]), 1)[0])
+
+
+def _taylor_slopes(problem, received, oracle, rng, report) -> None:
+    """float32: each parameter's Taylor-remainder slope (2: right, 1: wrong), as evidence."""
+    slopes = []
+    for key, p in report.parameters.items():
+        gk = _numeric(received.get(key))
+        if gk is None or gk.shape != problem.p64[key].shape or not np.isfinite(gk).all():
+            continue
+        if p.taylor_slope is None:
+            p.taylor_slope = _taylor_slope(oracle, problem.p64, key, gk, rng)
+        slopes.append(f"{key} {p.taylor_slope:.2f}")
+    if slopes:
+        report.notes.append(
+            "float32: Taylor-remainder slopes (2 or more for a right gradient, 1 for a wrong one): "
+            + ", ".join(slopes)
+        )
+
+
+def _conclude(report: CheckReport, model: Model) -> CheckReport:
+    """The overall verdict and, for failures, the first wrong layer counting from the output."""
+    verdicts = {p.verdict for p in report.parameters.values()}
+    report.verdict = (
+        "fail" if "fail" in verdicts else "inconclusive" if "inconclusive" in verdicts else "pass"
+    )
+    if report.verdict == "fail":
+        wrong = [int(k[1:]) for k, p in report.parameters.items() if p.verdict == "fail"]
+        report.first_wrong_layer = max(wrong)
+        hint = layer_hint(model, report.first_wrong_layer)
+        for p in report.parameters.values():
+            if p.diagnosis.kind == "unexplained":
+                p.diagnosis.detail += f"; {hint}"
+    return report
+
+
+# --- the cheap check for training ----------------------------------------------------------------
+
+
+def directional_check(
+    grad_fn: Callable,
+    model: Model,
+    params: Mapping,
+    X: np.ndarray,
+    Y: np.ndarray,
+    rng: np.random.Generator,
+    directions: int = 1,
+) -> CheckReport:
+    """Shapes, finiteness and <g, d> against the loss's derivative along random directions."""
+    dtype = np.result_type(*[np.asarray(v).dtype for v in params.values()])
+    dtype = np.float32 if dtype == np.float32 else np.float64
+    problem = make_problem(model, rng, 1, dtype, params, X, Y)
+    report = CheckReport("pass", title=f"handgrad directional check: {problem.description}")
+    out, error = _call(grad_fn, problem)
+    received = None
+    if error is None:
+        received, error, notes = as_gradients(out, model.param_shapes())
+        report.notes += notes
+    if error is not None:
+        report.verdict, report.error = "error", error
+        return report
+    oracle = Oracle(model_loss(model, problem.X64, problem.Y64), None, EPS64)
+    g, reports, _ = _shape_checked(problem, received)
+    for key in model.param_shapes():
+        if key in reports:
+            continue
+        gk = g[key]
+        if not np.isfinite(gk).all():
+            reports[key] = _non_finite(model, key, gk)
+            continue
+        doubt = _directional_wrong(oracle, problem.p64, key, gk, rng, directions, dtype)
+        diagnosis = Diagnosis("unexplained", None, doubt) if doubt else Diagnosis(None, None, RIGHT)
+        reports[key] = ParameterReport("fail" if doubt else "pass", None, None, None, diagnosis)
+    report.parameters = {k: reports[k] for k in model.param_shapes()}
+    return _conclude(report, model)
+
+
+def load_function(spec: str) -> Callable:
+    """FUNCTION from "PATH.py:FUNCTION" (ValueError when the file or function is not there)."""
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path or not name:
+        raise ValueError(f"expected PATH.py:FUNCTION, got {spec!r}")
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"no such file: {path}")
+    module_name = f"_handgrad_user_{abs(hash(str(file.resolve())))}"
+    spec_obj = importlib.util.spec_from_file_location(module_name, file)
+    if spec_obj is None or spec_obj.loader is None:
+        raise ValueError(f"cannot import {path} (not a Python file?)")
+    module = importlib.util.module_from_spec(spec_obj)
+    sys.modules[module_name] = module
+    home = str(file.resolve().parent)
+    sys.path.insert(0, home)  # so that the file can import its neighbours
+    try:
+        spec_obj.loader.exec_module(module)
+    except (Exception, SystemExit) as error:
+        line = ""
+        tb = [
+            f
+            for f in traceback.extract_tb(error.__traceback__)
+            if _same_file(f.filename, str(file))
+        ]
+        if tb:
+            line = f", line {tb[-1].lineno}"
+        elif isinstance(error, SyntaxError) and error.lineno:
+            line = f", line {error.lineno}"
+        message = str(error).splitlines()[0] if str(error) else ""
+        raise ValueError(f"cannot import {path}{line}: {type(error).__name__}: {message}") from None
+    finally:
+        if home in sys.path:
+            sys.path.remove(home)
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise ValueError(f"{path} has no function {name!r}")
+    return function

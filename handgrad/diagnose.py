@@ -1,0 +1,348 @@
+"""What a wrong gradient most likely is, claimed only when the evidence fits within tolerance.
+
+Kinds, tried in this order (the first that fits wins):
+
+- `shape`: the received array cannot stand for the expected one (transposed shape, reduced shape,
+  another parameter's shape). A scalar or a row that *broadcasts* to the expected shape is judged
+  by its values instead: that is document 002's `np.sum(dZ)`, a `wrong-axis` reduction.
+- `non-finite`: NaN or inf entries.
+- `wrong-axis`: one number broadcast over the parameter (a sum over every axis), or a bias with one
+  entry per example (a sum over the units); then `zero`: all zeros where the true gradient is
+  not; then `wrong-axis` again for an array whose entries are all one number.
+- `sign`, `scale`: received = c * true, c fitted by least squares, the residual within tolerance;
+  c = -1 is `sign`, any other c is `scale`, named when recognisable (m, 1/m, 2, 1/2, -m/2, ...).
+- `transpose`: a square parameter whose received gradient is the true one transposed.
+- `unexplained`: none fits. The hint then says which known bug reproduces the received values, when
+  one does (`variant_gradients`: a left-out activation derivative, ReLU's derivative used for ELU,
+  another layer's activation, another parameter's gradient), and the checker adds which layer,
+  counting from the output, is the first wrong one.
+
+Non-goals: combinations of two bugs in one tensor, guessing at shapes that do not broadcast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from handgrad import column_major
+from handgrad.models import Model, Params, transpose_params
+from handgrad.tolerances import Tolerance
+
+KINDS = (
+    "shape",
+    "non-finite",
+    "wrong-axis",
+    "zero",
+    "sign",
+    "scale",
+    "transpose",
+    "unexplained",
+)
+
+
+@dataclass
+class Diagnosis:
+    """What is wrong with one parameter's gradient: a kind (None when right), a factor, in words."""
+
+    kind: str | None
+    factor: float | None = None
+    detail: str = ""
+
+
+RIGHT = "right"
+
+
+def _bound(expected: np.ndarray, tol: Tolerance) -> float:
+    """The table's acceptance bound atol + rtol * max|expected| for one tensor."""
+    return tol.atol + tol.rtol * (float(np.max(np.abs(expected))) if expected.size else 0.0)
+
+
+def _close(actual: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
+    return bool(np.max(np.abs(actual - expected), initial=0.0) <= _bound(expected, tol))
+
+
+# --- shapes ------------------------------------------------------------------------------------
+
+
+def broadcasts_to(got: tuple[int, ...], want: tuple[int, ...]) -> bool:
+    """True when `got` can stand for `want`: the same entries up to size-1 axes, or one number.
+
+    (10,) for (10, 1) does not: `b - lr * db` would broadcast to (10, 10).
+    """
+    try:
+        fits = np.broadcast_shapes(got, want) == tuple(want)
+    except ValueError:
+        return False
+    return fits and (int(np.prod(got)) in (1, int(np.prod(want))))
+
+
+def diagnose_shape(
+    key: str,
+    got: tuple[int, ...],
+    want: tuple[int, ...],
+    m: int,
+    batch_axis: int,
+    shapes: Mapping[str, tuple[int, ...]],
+) -> Diagnosis | None:
+    """A `shape` (or `wrong-axis`) diagnosis when `got` cannot stand for `want`; else None."""
+    got, want = tuple(got), tuple(want)
+    if broadcasts_to(got, want):
+        return None  # same shape, or a scalar/row judged by value (np.sum without axis)
+    head = f"shape {got}, expected {want}"
+    if got == want[::-1]:
+        return Diagnosis("shape", None, f"{head}: the transpose's shape (a transposed product?)")
+    others = [k for k, s in shapes.items() if k != key and tuple(s) == got]
+    if key.startswith("b") and m != max(want) and m in got:
+        n = max(want)
+        return Diagnosis(
+            "wrong-axis",
+            None,
+            f"{head}: one entry per example (m = {m}) instead of one per unit (n = {n}): summed "
+            f"over the units instead of over the batch (axis={batch_axis}, keepdims=True)",
+        )
+    if others:
+        order = ", ".join("d" + k for k in shapes)
+        return Diagnosis(
+            "shape",
+            None,
+            f"{head}: the shape of {others[0]} (is the tuple in the order ({order})?)",
+        )
+    fewer = len(got) < len(want) or int(np.prod(got)) < int(np.prod(want))
+    if fewer and set(got) - {1} <= set(want):
+        hint = "keepdims=True missing?" if len(got) < len(want) else "an axis summed away?"
+        return Diagnosis("shape", None, f"{head}: a reduced shape ({hint})")
+    return Diagnosis("shape", None, head)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def name_factor(c: float, m: int, rtol: float = 1e-6) -> str | None:
+    """'m', '1/m', '2', '1/2', '-m/2', ... when c is such a factor for batch size m, else None."""
+    found = recognise_factor(c, m, rtol)
+    return found[0] if found else None
+
+
+def recognise_factor(c: float, m: int, rtol: float = 1e-6) -> tuple[str, float] | None:
+    """(name, exact value) of a recognisable factor c of batch size m: ("-m/2", -8.0) for m = 16."""
+    names, exact = [], None
+    for sign in (1, -1):
+        for power in (0, 1, -1):
+            for num, den in ((1, 1), (2, 1), (1, 2), (4, 1), (1, 4)):
+                value = sign * num / den * float(m) ** power
+                if abs(c - value) <= rtol * abs(value) and abs(value) != 1.0:
+                    names.append(_factor_label(sign, power, num, den))
+                    exact = value if exact is None else exact
+    names = list(dict.fromkeys(names))
+    return (" = ".join(names[:2]), exact) if names else None
+
+
+def _factor_label(sign: int, power: int, num: int, den: int) -> str:
+    s = "-" if sign < 0 else ""
+    if power == 0:
+        return f"{s}{num}" if den == 1 else f"{s}{num}/{den}"
+    if power == 1:
+        return f"{s}{'' if num == 1 else num}m{'' if den == 1 else f'/{den}'}"
+    return f"{s}{num}/{'m' if den == 1 else f'({den}m)'}"
+
+
+def _scale_hint(label: str | None, output: str) -> str:
+    """A likely cause of a recognised factor ("" when there is none to suggest)."""
+    if label is None:
+        return ""
+    hints = {
+        "m": ": a 1/m is missing (the loss is a mean over the batch)",
+        "-m": ": a 1/m is missing and the sign flipped",
+        "1/m": ": divided by m twice (the 1/m belongs in dZ or in dW and db, once)",
+    }
+    if output == "mse":
+        hints |= {
+            "2": ": the 2 of d/da (a - y)^2 = 2(a - y) counted twice?",
+            "1/2": ": the 2 of d/da (a - y)^2 = 2(a - y) left out?",
+            "m/2": ": the 2/m of MSE's derivative (2/m)(a - y) left out",
+            "-m/2": ": (y - a) sigma'(z) without 2/m, as document 000 writes it: sign and 2/m",
+        }
+    return hints.get(label.split(" = ")[0], "")
+
+
+def diagnose_non_finite(g: np.ndarray) -> Diagnosis | None:
+    """A `non-finite` diagnosis naming how many entries are NaN or inf and the first; else None."""
+    bad = ~np.isfinite(g)
+    if not bad.any():
+        return None
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    what = "NaN" if np.isnan(g).any() else "inf"
+    return Diagnosis(
+        "non-finite", None, f"{int(bad.sum())} of {g.size} entries are {what}, first at {first}"
+    )
+
+
+def diagnose_values(
+    key: str,
+    g: np.ndarray,
+    a: np.ndarray,
+    tol: Tolerance,
+    m: int,
+    *,
+    broadcast_from: tuple[int, ...] | None = None,
+    batch_axis: int = 1,
+    truth: Mapping[str, np.ndarray] | None = None,
+    variants: list[tuple[str, Mapping[str, np.ndarray]]] | None = None,
+    output: str = "",
+) -> Diagnosis:
+    """The diagnosis of received `g` against true `a` (same shape; float64)."""
+    non_finite = diagnose_non_finite(g)
+    if non_finite is not None:
+        return non_finite
+    bound = _bound(a, tol)
+    if np.max(np.abs(g - a), initial=0.0) <= bound:
+        return Diagnosis(None, None, RIGHT)
+    if broadcast_from is not None:
+        return _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis)
+    if np.max(np.abs(g)) <= 1e-3 * np.max(np.abs(a)):
+        return Diagnosis("zero", 0.0, "all zeros, but the right gradient is not (never computed?)")
+    if g.size > 1 and float(np.ptp(g)) <= bound and float(np.ptp(a)) > 2 * bound:
+        return _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis)
+    fitted = _fit_scale(g, a, tol)
+    if fitted is not None:
+        precision = 10 * tol.rtol + tol.atol / float(np.max(np.abs(a)))  # how well c is known
+        if abs(fitted + 1) <= precision:
+            return Diagnosis(
+                "sign", -1.0, "the negative of the right gradient: (y - a) for (a - y)?"
+            )
+        found = recognise_factor(fitted, m, rtol=max(precision, 1e-9))
+        label, fitted = found if found else (None, fitted)
+        named = f"factor {label}" + (f", m = {m}" if "m" in label else "") if label else ""
+        detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")
+        return Diagnosis("scale", fitted, detail + _scale_hint(label, output))
+    if g.ndim == 2 and g.shape[0] == g.shape[1] and g.size > 1:
+        if not _close(a.T, a, tol) and _close(g, a.T, tol):
+            return Diagnosis("transpose", None, "the transpose of the right gradient")
+    return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
+
+
+def _fit_scale(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> float | None:
+    """c minimising ||g - c a|| when the residual is within tolerance of c a, else None."""
+    aa = float(np.sum(a * a))
+    if aa == 0.0:
+        return None
+    c = float(np.sum(g * a)) / aa
+    if c == 0.0 or not np.isfinite(c):
+        return None
+    return c if np.max(np.abs(g - c * a)) <= _bound(c * a, tol) else None
+
+
+def _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis) -> Diagnosis:
+    value = float(g.flat[0])
+    where = f" (shape {broadcast_from})" if broadcast_from is not None else ""
+    fix = f"sum over the batch only (axis={batch_axis}, keepdims=True)"
+    total = float(np.sum(a))
+    scale = max(float(np.sum(np.abs(a))), tol.atol)
+    if abs(value - total) <= tol.rtol * scale + tol.atol:
+        what = f"the sum of all {a.size} right entries: np.sum without axis sums over every axis"
+        return Diagnosis("wrong-axis", None, f"one number {value:.4g}{where}, {what}; {fix}")
+    ratio = value / total if total != 0 else float("nan")
+    label = name_factor(ratio, m, rtol=1e-6) if np.isfinite(ratio) else None
+    said = f"{label} times the sum over every axis" if label else "one number everywhere"
+    return Diagnosis(
+        "wrong-axis", None, f"{said} ({value:.4g}{where}) where the right entries differ; {fix}"
+    )
+
+
+def _explain(key, g, a, tol, truth, variants) -> str:
+    """The hint of an unexplained gradient: which known bug, if any, reproduces it."""
+    for hint, grads in variants or ():
+        alt = grads.get(key)
+        if alt is not None and alt.shape == g.shape and not _close(alt, a, tol):
+            if _close(g, alt, tol):
+                return f"no simple pattern fits, but it matches the gradient with {hint}"
+    for other, t in (truth or {}).items():
+        if other != key and t.shape == g.shape and not _close(t, a, tol) and _close(g, t, tol):
+            return f"no simple pattern fits, but it equals the right d{other} (off by a layer?)"
+    return "no simple pattern fits"
+
+
+# --- known bugs, reproduced --------------------------------------------------------------------
+
+
+def _backprop(
+    model: Model,
+    params: Params,
+    cache: Mapping[str, np.ndarray],
+    Y: np.ndarray,
+    local: Mapping[int, np.ndarray] | None = None,
+    source: Mapping[int, np.ndarray] | None = None,
+    delta: np.ndarray | None = None,
+) -> Params:
+    """Column-layout backprop with g'(Z^k) replaced by local[k], A^(l-1) in dW^l by source[l]."""
+    local, source = local or {}, source or {}
+    L, m = model.depth, Y.shape[1]
+    dZ = model.loss.delta(cache[f"Z{L}"], Y, 0, m) if delta is None else delta
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = dZ @ source.get(l, cache[f"A{l - 1}"]).T
+        grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
+        if l > 1:
+            d = local.get(l - 1, model.activation.f_prime(cache[f"Z{l - 1}"]))
+            dZ = (params[f"W{l}"].T @ dZ) * d
+    return grads
+
+
+def variant_gradients(
+    model: Model, params: Params, X: np.ndarray, Y: np.ndarray
+) -> list[tuple[str, Params]]:
+    """Gradients with one known bug each, in the model's layout: [(what the bug is, gradients)]."""
+    col = model.with_layout("column")
+    if model.layout == "row":
+        params, X, Y = transpose_params(params), X.T, Y.T
+    with np.errstate(all="ignore"):
+        cache = column_major.forward(col, params, X)
+        g, L = col.activation, model.depth
+        Z = {k: cache[f"Z{k}"] for k in range(1, L + 1)}
+        bugs: list[tuple[str, dict]] = []
+        for k in range(1, L):
+            bugs.append((f"the activation derivative g'(Z{k}) left out", {"local": {k: 1.0}}))
+            bugs.append((f"g(Z{k}) used where g'(Z{k}) belongs", {"local": {k: g.f(Z[k])}}))
+            if model.hidden == "elu":
+                relu_prime = {"local": {k: (Z[k] > 0).astype(float)}}
+                bugs.append((f"ReLU's derivative (Z{k} > 0) used for ELU's", relu_prime))
+            bugs.append(
+                (f"g'(A{k}) used where g'(Z{k}) belongs", {"local": {k: g.f_prime(cache[f"A{k}"])}})
+            )
+            for j in range(1, L + 1):
+                if j != k and Z[j].shape == Z[k].shape:
+                    d = g.f_prime(Z[j])
+                    bugs.append((f"g'(Z{j}) used where g'(Z{k}) belongs", {"local": {k: d}}))
+        for l in range(1, L + 1):
+            for j in range(0, L + 1):
+                A = cache[f"A{j}"]
+                if j != l - 1 and A.shape == cache[f"A{l - 1}"].shape:
+                    bugs.append((f"A{j} used in dW{l} where A{l - 1} belongs", {"source": {l: A}}))
+        if model.output == "mse":
+            m = Y.shape[1]
+            no_prime = (2 / m) * (cache[f"A{L}"] - Y)
+            bugs.append((f"sigma'(Z{L}) left out of dZ{L}", {"delta": no_prime}))
+        out = []
+        for hint, change in bugs:
+            grads = _backprop(col, params, cache, Y, **change)
+            out.append((hint, transpose_params(grads) if model.layout == "row" else grads))
+    return out
+
+
+def layer_hint(model: Model, l: int) -> str:
+    """Where to look when layer l is, counting from the output, the first wrong one."""
+    L, col = model.depth, model.layout == "column"
+    if l == L:
+        dW = f"dZ{L} A{L - 1}ᵀ" if col else f"A{L - 1}ᵀ dZ{L}"
+        return (
+            f"the first wrong layer from the output is {L}, the output layer: look at dZ{L} "
+            f"(the loss's delta, with its 1/m) and dW{L} = {dW}"
+        )
+    dZ = f"W{l + 1}ᵀ dZ{l + 1} * g'(Z{l})" if col else f"dZ{l + 1} W{l + 1}ᵀ * g'(Z{l})"
+    return (
+        f"the first wrong layer from the output is {l}: layer {l + 1} is right, so dZ{l + 1} is; "
+        f"look at dZ{l} = {dZ}"
+    )

@@ -1,0 +1,197 @@
+"""Hypothesis strategies for property-testing your own gradient: models, parameters and batches.
+
+    from hypothesis import given
+    from handgrad import strategies
+    from handgrad.testing import assert_gradients_match
+
+    @given(strategies.problems(strategies.models(hidden=["relu"], outputs=["softmax"],
+                                                 layouts=["column"], depths=[2])))
+    def test_my_gradient(problem):
+        assert_gradients_match(my_gradient, problem.model, **problem.kwargs)
+
+Arrays are in the model's layout (see `handgrad.models`); Y is one-hot. Edge cases are drawn on
+purpose: m = 1, layers of width 1, batches of a single class, extreme logits (the output layer
+scaled by 2^6 to 2^10), all-zero parameters, and pre-activations exactly on ReLU's kink: small
+dyadic values (k/4) with biases set so that a chosen Z^l[j, i] is exactly 0, in float32 as well.
+
+Non-goals: arbitrary float bit patterns (subnormals, huge exponents) in the parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from handgrad.activations import HIDDEN
+from handgrad.data import one_hot
+from handgrad.models import LAYOUTS, OUTPUTS, Model, Params
+
+STYLES = ("typical", "zero", "kinks")
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A model with parameters and a batch (X, Y) in its layout, in `dtype`."""
+
+    model: Model
+    params: Params
+    X: np.ndarray
+    Y: np.ndarray
+    dtype: str
+    style: str  # "typical" | "zero" | "kinks"
+    extreme: bool  # the output layer scaled up: logits of order 1e3
+
+    @property
+    def kwargs(self) -> dict:
+        """params, X, Y and dtype, as keyword arguments of `check_gradients`."""
+        return {"params": self.params, "X": self.X, "Y": self.Y, "dtype": self.dtype}
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[1 if self.model.layout == "column" else 0]
+
+
+def models(
+    hidden=HIDDEN,
+    outputs=OUTPUTS,
+    layouts=LAYOUTS,
+    depths=(1, 2, 3),
+    max_width: int = 8,
+) -> st.SearchStrategy[Model]:
+    """Models with every listed activation, output and layout; depth L in `depths`, widths 1-max."""
+    return _models(tuple(hidden), tuple(outputs), tuple(layouts), tuple(depths), max_width)
+
+
+@st.composite
+def _models(draw, hidden, outputs, layouts, depths, max_width) -> Model:
+    depth = draw(st.sampled_from(depths))
+    sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
+    return Model(
+        draw(st.sampled_from(hidden)),
+        draw(st.sampled_from(outputs)),
+        draw(st.sampled_from(layouts)),
+        tuple(sizes),
+    )
+
+
+@functools.cache
+def _array(shape: tuple[int, ...], style: str) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of `shape`: floats in [-2, 2] ("typical") or dyadic k/4 ("kinks")."""
+    if style == "kinks":
+        values = st.integers(-8, 8).map(lambda k: k / 4)
+    else:
+        values = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+    return arrays(np.float64, shape, elements=values)
+
+
+def parameters(model: Model, dtype="float64", style: str = "typical") -> st.SearchStrategy[Params]:
+    """{"W1": ..., "b1": ...} for `model`: "typical" floats in [-2, 2], "zero" or dyadic "kinks"."""
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; expected one of {STYLES}")
+    shapes = model.param_shapes()
+    if style == "zero":
+        return st.builds(lambda: {k: np.zeros(s, dtype) for k, s in shapes.items()})
+    return st.fixed_dictionaries(
+        {k: _array(s, style).map(lambda a: a.astype(dtype)) for k, s in shapes.items()}
+    )
+
+
+def batches(
+    model: Model,
+    dtype="float64",
+    min_m: int = 1,
+    max_m: int = 8,
+    style: str = "typical",
+    single_class: bool | None = None,
+) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
+    """(X, Y) in the model's layout, Y one-hot; single_class None draws it (m = 1 is reachable)."""
+    return _batches(model, dtype, min_m, max_m, style, single_class)
+
+
+@st.composite
+def _batches(draw, model, dtype, min_m, max_m, style, single_class):
+    m = draw(st.integers(min_m, max_m))
+    n0, nL = model.sizes[0], model.sizes[-1]
+    X = draw(_array((m, n0), style))
+    same = draw(st.booleans()) if single_class is None else single_class
+    if same:
+        labels = np.full(m, draw(st.integers(0, nL - 1)))
+    else:
+        labels = np.array(draw(st.lists(st.integers(0, nL - 1), min_size=m, max_size=m)))
+    Y = one_hot(labels, nL, "row", dtype)
+    if model.layout == "column":
+        X, Y = X.T.copy(), Y.T.copy()
+    return X.astype(dtype), Y
+
+
+def put_on_kinks(
+    model: Model, params: Params, X: np.ndarray, picks: list[tuple[int, int]]
+) -> Params:
+    """params with biases shifted so that Z^l[j, i] == 0 exactly for picks[l - 1] = (j, i).
+
+    Exact when params and X are small dyadic numbers (as `parameters(style="kinks")` draws), for
+    ReLU hidden layers (A = max(Z, 0) keeps them dyadic); at most the first two hidden layers.
+    """
+    column = model.layout == "column"
+    p = {k: v.astype(np.float64) for k, v in params.items()}
+
+    def native(a: np.ndarray) -> np.ndarray:  # the column-layout view
+        return a if column else a.T
+
+    A = native(X).astype(np.float64)
+    for l, (j, i) in enumerate(picks, start=1):
+        W, b = native(p[f"W{l}"]), native(p[f"b{l}"])  # views: b is shifted in place
+        b[j, 0] -= (W @ A + b)[j, i]
+        A = np.maximum(W @ A + b, 0.0)
+    return p
+
+
+def problems(
+    model_strategy: st.SearchStrategy[Model] | None = None,
+    dtypes=("float64", "float32"),
+    max_m: int = 8,
+    styles=STYLES,
+    extreme: bool | None = None,
+) -> st.SearchStrategy[Problem]:
+    """A model (from `model_strategy`, default `models()`), its parameters and a batch: a Problem.
+
+    `styles` picks among "typical", "zero" and "kinks" (kinks are built for ReLU models only;
+    others draw typical values). `extreme` None draws whether to scale the output layer by 2^6-2^10.
+    """
+    model_strategy = models() if model_strategy is None else model_strategy
+    return _problems(model_strategy, tuple(dtypes), max_m, tuple(styles), extreme)
+
+
+@st.composite
+def _problems(draw, model_strategy, dtypes, max_m, styles, extreme) -> Problem:
+    model = draw(model_strategy)
+    dtype = draw(st.sampled_from(dtypes))
+    style = draw(st.sampled_from(styles))
+    if style == "kinks" and model.hidden != "relu":
+        style = "typical"
+    params = {
+        k: draw(_array(s, "kinks" if style == "kinks" else "typical"))
+        for k, s in model.param_shapes().items()
+    }
+    if style == "zero":
+        params = {k: np.zeros_like(v) for k, v in params.items()}
+    X, Y = draw(
+        batches(model, "float64", max_m=max_m, style="kinks" if style == "kinks" else "typical")
+    )
+    if style == "kinks":
+        m = X.shape[1 if model.layout == "column" else 0]
+        hidden = model.sizes[1 : min(model.depth, 3)]
+        picks = [(draw(st.integers(0, n - 1)), draw(st.integers(0, m - 1))) for n in hidden]
+        params = put_on_kinks(model, params, X, picks)
+    big = draw(st.booleans()) if extreme is None else extreme
+    if big:
+        scale = 2.0 ** draw(st.sampled_from([6, 8, 10]))
+        L = model.depth
+        params[f"W{L}"] = params[f"W{L}"] * scale
+        params[f"b{L}"] = params[f"b{L}"] * scale
+    cast = {k: params[k].astype(dtype) for k in model.param_shapes()}  # W1, b1, ... in order
+    return Problem(model, cast, X.astype(dtype), Y.astype(dtype), dtype, style, big)

@@ -1,0 +1,566 @@
+"""`handgrad check`: the mutation suite, right gradients never failed, the report, the command line.
+
+Acceptance (issue 3): every mutant in `mutants.MUTANTS` fails (exit 1) with its diagnosis kind;
+right gradients (float64 and float32, dict and tuple returns, all four document models) never
+FAIL over 1,000 Hypothesis examples (300 + 400 + 300 below), ReLU-kink pre-activations included.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import mutants
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reference
+from handgrad import cli, data
+from handgrad import strategies as hst
+from handgrad.check import (
+    check_gradients,
+    describe_entry,
+    directional_check,
+    kink_slack,
+    model_loss,
+    rounding_slack,
+)
+from handgrad.diagnose import KINDS, diagnose_shape, name_factor
+from handgrad.formulations import FORMULATIONS, gradients
+from handgrad.models import Model, init_params, parse_model
+from handgrad.testing import assert_gradients_match
+from handgrad.tolerances import tolerance
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "check.md"
+DOCUMENT_MODELS = tuple(mutants.RIGHT)
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "handgrad", "check", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _expect(report, mutant) -> None:
+    """The report says what `mutant` says it must."""
+    if not mutant.kinds:  # a function that raises: its type, message and line in mutants.py
+        assert report.verdict == "error", str(report)
+        where = re.search(r"ValueError: .*\(tests/mutants.py, line (\d+): (.*)\)$", report.error)
+        lines = Path(mutants.__file__).read_text().splitlines()
+        line = int(where.group(1))
+        assert lines[line - 1].strip() == where.group(2) and "raises" in lines[line - 2]
+        return
+    assert report.verdict == "fail", str(report)
+    for key, p in report.parameters.items():
+        want = mutant.kinds.get(key, mutant.kinds.get("*", "unchecked"))
+        if want is None:
+            assert p.verdict == "pass", f"{key}: {p}"
+        elif want != "unchecked":
+            assert (p.verdict, p.diagnosis.kind) == ("fail", want), f"{key}: {p}\n{report}"
+            if mutant.factor is not None:
+                assert name_factor(p.diagnosis.factor, 16) == mutant.factor, p.diagnosis
+                assert f"factor {mutant.factor}" in p.diagnosis.detail
+            if mutant.hint is not None:
+                assert mutant.hint in p.diagnosis.detail, p.diagnosis.detail
+    if mutant.first_wrong_layer is not None:
+        assert report.first_wrong_layer == mutant.first_wrong_layer
+        unexplained = [p for p in report.parameters.values() if p.diagnosis.kind == "unexplained"]
+        assert unexplained and all(
+            f"first wrong layer from the output is {mutant.first_wrong_layer}" in p.diagnosis.detail
+            for p in unexplained
+        )
+
+
+# --- the mutation suite ------------------------------------------------------------------------
+
+
+def test_the_mutation_suite_covers_the_issue():
+    assert len(mutants.MUTANTS) >= 20
+    assert {m.model for m in mutants.MUTANTS} == set(DOCUMENT_MODELS)
+    kinds = {k for m in mutants.MUTANTS for k in m.kinds.values()}
+    assert kinds >= set(KINDS)
+    assert {m.factor for m in mutants.MUTANTS} >= {"m", "1/m", "2", "1/2", "-m/2"}
+
+
+@pytest.mark.parametrize("mutant", mutants.MUTANTS, ids=lambda m: m.name)
+def test_every_mutant_fails_with_its_diagnosis(mutant):
+    _expect(check_gradients(mutant.fn, mutant.model), mutant)
+
+
+FLOAT32_MUTANTS = ["sign_002", "over_m_002", "wrong_axis_002", "transpose_002", "half_000"]
+
+
+@pytest.mark.parametrize("name", [*FLOAT32_MUTANTS, "relu_for_elu_004"])
+def test_mutants_fail_in_float32_too(name):
+    mutant = next(m for m in mutants.MUTANTS if m.name == name)
+    _expect(check_gradients(mutant.fn, mutant.model, dtype="float32"), mutant)
+
+
+@pytest.mark.parametrize("model", DOCUMENT_MODELS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_documents_right_gradients_pass(model, dtype):
+    for fn in mutants.RIGHT[model]:  # tuple and dict returns
+        report = check_gradients(fn, model, dtype=dtype)
+        assert report.verdict == "pass", str(report)
+        if dtype == "float32":
+            assert all(p.taylor_slope > 1.7 for p in report.parameters.values()), str(report)
+
+
+# --- right gradients never fail (1,000 Hypothesis examples) ------------------------------------
+
+DOC_KINDS = {name: parse_model(name, (2, 2, 2)) for name in DOCUMENT_MODELS}
+
+
+def _document_kind(depths):
+    return st.sampled_from(DOCUMENT_MODELS).flatmap(
+        lambda name: hst.models(
+            hidden=[DOC_KINDS[name].hidden],
+            outputs=[DOC_KINDS[name].output],
+            layouts=[DOC_KINDS[name].layout],
+            depths=depths,
+            max_width=4,
+        )
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.problems(_document_kind((2, 3)), max_m=4), st.sampled_from(sorted(FORMULATIONS)))
+def test_handgrad_formulations_never_fail(problem, formulation):
+    def grad_fn(params, X, Y):
+        return gradients(problem.model, params, X, Y, formulation)
+
+    report = check_gradients(grad_fn, problem.model, **problem.kwargs)
+    assert report.verdict in ("pass", "inconclusive"), str(report)
+    if problem.dtype == "float64":
+        assert report.verdict == "pass", str(report)
+
+
+def _hand_written(draw):
+    name = draw(st.sampled_from(DOCUMENT_MODELS))
+    depth = 3 if name == "sigmoid-mse-column" else 2
+    kind = DOC_KINDS[name]
+    models = hst.models([kind.hidden], [kind.output], [kind.layout], [depth], max_width=4)
+    return draw(st.sampled_from(mutants.RIGHT[name])), draw(hst.problems(models, max_m=4))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_hand_written_document_gradients_never_fail(data_):
+    fn, problem = _hand_written(data_.draw)
+    report = check_gradients(fn, problem.model, **problem.kwargs)
+    assert report.verdict in ("pass", "inconclusive"), str(report)
+    if problem.dtype == "float64":
+        assert report.verdict == "pass", str(report)
+
+
+def _relu_prime_at_zero_is_one(model: Model):
+    """Column/row backprop for ReLU models with ReLU'(0) = 1 (Z >= 0): also defensible."""
+
+    def grad_fn(params, X, Y):
+        column = model.layout == "column"
+        P = {k: v if column else v.T for k, v in params.items()}
+        A, Ys = [X if column else X.T], Y if column else Y.T
+        Zs = []
+        for l in range(1, model.depth + 1):
+            Zs.append(P[f"W{l}"] @ A[-1] + P[f"b{l}"])
+            A.append(np.maximum(Zs[-1], 0))
+        dZ = model.loss.delta(Zs[-1], Ys, 0, Ys.shape[1])
+        grads = {}
+        for l in range(model.depth, 0, -1):
+            grads[f"W{l}"] = dZ @ A[l - 1].T
+            grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
+            if l > 1:
+                dZ = (P[f"W{l}"].T @ dZ) * (Zs[l - 2] >= 0)
+        return {k: v if column else v.T for k, v in grads.items()}
+
+    return grad_fn
+
+
+RELU_MODELS = hst.models(["relu"], ["softmax", "mse"], ["column", "row"], (2, 3), max_width=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.problems(RELU_MODELS, max_m=4, styles=("kinks", "zero")), st.booleans())
+def test_pre_activations_on_relus_kink_never_fail(problem, relu_prime_zero_is_one):
+    if relu_prime_zero_is_one:
+        grad_fn = _relu_prime_at_zero_is_one(problem.model)
+    else:
+
+        def grad_fn(params, X, Y):
+            return gradients(problem.model, params, X, Y)
+
+    report = check_gradients(grad_fn, problem.model, **problem.kwargs)
+    if relu_prime_zero_is_one:  # differs from the oracle's ReLU'(0) = 0 only on the kink
+        assert report.verdict in ("pass", "inconclusive"), str(report)
+    else:
+        assert report.verdict == "pass", str(report)
+
+
+@given(hst.problems(_document_kind((2, 3)), max_m=4, styles=("typical",)))
+def test_sign_and_scale_are_diagnosed_wherever_the_gradient_is_not_rounding(problem):
+    model = problem.model
+    right = gradients(model, problem.params, problem.X, problem.Y)
+    p64 = {k: v.astype(float) for k, v in problem.params.items()}
+    slack = rounding_slack(model, p64, problem.X.astype(float), problem.Y, problem.dtype)
+    for factor, kind in ((-1.0, "sign"), (2.0, "scale")):
+        report = check_gradients(
+            lambda p, X, Y, c=factor: {k: c * v for k, v in gradients(model, p, X, Y).items()},
+            model,
+            **problem.kwargs,
+        )
+        for key, p in report.parameters.items():
+            if p.verdict == "fail":
+                assert p.diagnosis.kind == kind and p.diagnosis.factor == factor, str(report)
+            elif p.verdict == "pass":  # only where |c g - g| >= |g| is within the tolerance
+                atol = tolerance(problem.dtype, "autodiff").atol + slack[key].max()
+                assert np.max(np.abs(right[key]), initial=0) <= 2 * atol, str(report)
+
+
+def test_relu_prime_one_on_an_exact_kink_is_inconclusive_not_fail():
+    model = parse_model("relu-softmax-column", (3, 4, 2))
+    rng = np.random.default_rng(0)
+    params = {k: np.round(4 * v) / 4 + 0.25 for k, v in init_params(model, rng).items()}
+    X, Y = rng.integers(-2, 3, (3, 5)).astype(float), np.eye(2)[:, [0, 1, 1, 0, 1]]
+    params["b1"][2, 0] = -(params["W1"][2] @ X[:, 1])  # Z1[2, 1] = 0 exactly (dyadic numbers)
+    report = check_gradients(_relu_prime_at_zero_is_one(model), model, params=params, X=X, Y=Y)
+    assert report.verdict == "inconclusive", str(report)
+    assert report.parameters["W2"].verdict == "pass"
+    assert "kink" in report.parameters["b1"].diagnosis.detail
+
+
+def test_kink_slack_marks_exactly_the_entries_a_kink_can_move():
+    model = parse_model("relu-mse-column", (3, 4, 2))
+    params = {"W1": np.full((4, 3), 0.5), "b1": np.array([[-1.0], [0.25], [0.5], [1.0]])}
+    params |= {"W2": np.full((2, 4), 0.25), "b2": np.zeros((2, 1))}
+    X = np.array([[1.0, 2.0], [1.0, 1.0], [0.0, 0.0]])  # Z1[0, 0] = 0.5 + 0.5 - 1 = 0 exactly
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    slack = kink_slack(model, params, X, Y, np.float64)
+    assert slack["W1"][0, :2].min() > 0 and slack["b1"][0, 0] > 0  # unit 0, inputs 0 and 1
+    assert not slack["W1"][1:].any() and not slack["W1"][:, 2].any() and not slack["b1"][1:].any()
+    assert not slack["W2"].any() and not slack["b2"].any()
+    X[0, 0] = 1.5  # off the kink
+    assert kink_slack(model, params, X, Y, np.float64) is None
+
+
+# --- the oracles -------------------------------------------------------------------------------
+
+
+def _jax_loss_of(model):
+    return reference.loss_fn(model.hidden, model.output, model.layout, model.alpha)
+
+
+def test_a_traceable_loss_is_differentiated_by_jax():
+    model = parse_model("elu-softmax-column", (6, 5, 3))
+    report = check_gradients(mutants.doc004, model, loss=_jax_loss_of(model))
+    assert report.verdict == "pass" and not any("traceable" in n for n in report.notes), report
+    report = check_gradients(_as_sign(mutants.doc004), model, loss=_jax_loss_of(model))
+    assert {p.diagnosis.kind for p in report.parameters.values()} == {"sign"}
+
+
+def _as_sign(fn):
+    def negative(params, X, Y):
+        out = fn(params, X, Y)
+        return {k: -v for k, v in out.items()} if isinstance(out, dict) else [-v for v in out]
+
+    return negative
+
+
+@pytest.mark.parametrize("precision", [np.float64, np.float32])
+def test_a_loss_that_is_not_traceable_falls_back_to_finite_differences(precision):
+    model = parse_model("sigmoid-mse-row", (20, 30, 10))  # more entries than are sampled
+
+    def numpy_loss(params, X, Y):
+        p = {k: np.asarray(v, precision) for k, v in params.items()}
+        return precision(model_loss(model, X.astype(precision), Y.astype(precision))(p))
+
+    report = check_gradients(mutants.doc000, model, loss=numpy_loss)
+    allowed = ("pass", "inconclusive") if precision == np.float32 else ("pass",)
+    assert report.verdict in allowed, str(report)
+    assert any("not JAX-traceable" in n and "finite differences only" in n for n in report.notes)
+    report = check_gradients(_as_sign(mutants.doc000), model, loss=numpy_loss)
+    assert report.verdict == "fail", str(report)
+    assert {p.diagnosis.kind for p in report.parameters.values()} == {"sign"}
+
+
+def test_when_the_oracles_disagree_the_oracle_is_suspect_not_the_user():
+    model = parse_model("relu-softmax-column", (6, 5, 3))
+    plain = _jax_loss_of(model)
+
+    def lying(params, X, Y):  # the same values, but JAX sees an extra 0.1 * sum(W1) term
+        extra = 0.1 * jnp.sum(params["W1"])
+        return plain(params, X, Y) + extra - jax.lax.stop_gradient(extra)
+
+    right = check_gradients(mutants.doc002, model, loss=lying)
+    assert right.verdict == "inconclusive", str(right)
+    assert "oracle is suspect" in right.parameters["W1"].diagnosis.detail
+    assert right.parameters["W2"].verdict == "pass"
+
+    def matches_jax(params, X, Y):
+        dW1, db1, dW2, db2 = mutants.doc002(params, X, Y)
+        return dW1 + 0.1, db1, dW2, db2
+
+    assert check_gradients(matches_jax, model, loss=lying).verdict == "inconclusive"
+
+
+def test_full_mode_checks_every_entry_by_finite_differences():
+    model = parse_model("sigmoid-mse-column", (12, 16, 16, 10))
+    report = check_gradients(mutants.doc001, model, full=True)
+    assert report.verdict == "pass" and any("at all entries" in n for n in report.notes)
+
+
+# --- returned values, exceptions, arguments ----------------------------------------------------
+
+SMALL = parse_model("relu-softmax-column", (4, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("returned", "verdict", "words"),
+    [
+        (None, "error", "returned NoneType; expected a dict"),
+        ("three", "error", "returned 3 values; expected 4: (dW1, db1, dW2, db2)"),
+        ("d-keys", "pass", ""),
+        ("missing", "fail", "missing; expected shape (2, 1)"),
+        ("strings", "fail", "not a numeric array"),
+    ],
+)
+def test_what_the_function_returns(returned, verdict, words):
+    def grad_fn(params, X, Y):
+        g = gradients(SMALL, params, X, Y)
+        if returned == "three":
+            return g["W1"], g["b1"], g["W2"]
+        if returned == "d-keys":
+            return {"d" + k: v for k, v in g.items()}
+        if returned == "missing":
+            return {k: v for k, v in g.items() if k != "b2"}
+        if returned == "strings":
+            return {**g, "b2": "db2"}
+        return None
+
+    report = check_gradients(grad_fn, SMALL)
+    assert report.verdict == verdict, str(report)
+    assert words in (report.error or "") + str(report)
+
+
+def test_an_exception_is_reported_with_its_type_message_and_line():
+    def grad_fn(params, X, Y):
+        return {"W1": params["W1"] * 0, "b1": params["nope"]}
+
+    report = check_gradients(grad_fn, SMALL)
+    line = inspect.getsourcelines(grad_fn)[1] + 1
+    assert report.verdict == "error"
+    assert report.error.startswith("grad_fn raised KeyError: 'nope'")
+    assert f"test_check.py, line {line}" in report.error
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"model": "relu-softmax-diagonal"}, "unknown layout"),
+        ({"model": "relu-softmax"}, "does not parse"),
+        ({"sizes": "784,x"}, "do not parse"),
+        ({"dtype": "float16"}, "float64 or float32"),
+        ({"batch_size": 0}, "positive integer"),
+        ({"seed": -1}, "non-negative"),
+        ({"params": {"W1": np.zeros((2, 2))}}, "parameters"),
+        ({"X": np.zeros((4, 3))}, "both X and Y"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs, words):
+    kwargs = {"model": "relu-softmax-column", "sizes": (4, 3, 2)} | kwargs
+    with pytest.raises(ValueError, match=words):
+        check_gradients(mutants.doc002, **kwargs)
+
+
+def test_assert_gradients_match_raises_with_the_table():
+    assert assert_gradients_match(mutants.doc002, SMALL).ok
+    with pytest.raises(AssertionError, match=r"(?s)W1\s+FAIL.*sign"):
+        assert_gradients_match(_as_sign(mutants.doc002), SMALL)
+
+
+def test_assert_gradients_match_lets_inconclusive_pass_unless_strict():
+    model = parse_model("relu-softmax-column", (3, 4, 2))
+    params = {k: np.zeros(s) for k, s in model.param_shapes().items()}
+    params["W2"][:] = [[1, 2, 3, 4], [-1, 0, 1, 2]]  # every Z1 = 0: on the kink; W2 passes it on
+    problem = {"params": params, "X": np.array([[1.0, 2], [0, 1], [1, 0]]), "Y": np.eye(2)}
+    grad_fn = _relu_prime_at_zero_is_one(model)
+    assert assert_gradients_match(grad_fn, model, **problem).verdict == "inconclusive"
+    with pytest.raises(AssertionError, match="inconclusive"):
+        assert_gradients_match(grad_fn, model, strict=True, **problem)
+
+
+def test_directional_check_for_training():
+    model = parse_model("relu-softmax-column", (784, 10, 10))
+    rng = np.random.default_rng(3)
+    params = init_params(model, rng, "uniform")
+    X = rng.uniform(0, 1, (784, 32))
+    Y = data.one_hot(rng.integers(0, 10, 32), 10, "column")
+    assert directional_check(mutants.doc002, model, params, X, Y, rng).verdict == "pass"
+    for name, kind in (("sign_002", "unexplained"), ("nan_002", "non-finite")):
+        fn = next(m for m in mutants.MUTANTS if m.name == name).fn
+        report = directional_check(fn, model, params, X, Y, rng)
+        assert report.verdict == "fail" and report.parameters["W1"].diagnosis.kind == kind
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    report = directional_check(mutants.doc002, model, p32, X.astype(np.float32), Y, rng)
+    assert report.verdict == "pass", str(report)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def test_worst_entries_are_named_in_network_terms():
+    column = parse_model("relu-softmax-column", (784, 8, 10))
+    row = column.with_layout("row")
+    deep = parse_model("sigmoid-mse-column", (5, 4, 4, 3))
+    assert describe_entry(column, "W2", (3, 7)) == "W2[3,7]: hidden unit 7 -> output 3"
+    assert describe_entry(row, "W2", (7, 3)) == "W2[7,3]: hidden unit 7 -> output 3"
+    assert (
+        describe_entry(column, "b2", (3, 0))
+        == describe_entry(row, "b2", (0, 3))
+        == "b2[3]: output 3"
+    )
+    assert describe_entry(column, "W1", (2, 30)) == (
+        "W1[2,30]: input 30 (pixel row 1, col 2) -> hidden unit 2"
+    )
+    assert describe_entry(deep, "W2", (1, 0)) == (
+        "W2[1,0]: hidden unit 0 of layer 1 -> hidden unit 1 of layer 2"
+    )
+
+
+def test_factors_are_named():
+    assert [name_factor(c, 16) for c in (16, 1 / 16, 2, 0.5, -8, -16, 1 / 8)] == [
+        "m",
+        "1/m",
+        "2",
+        "1/2",
+        "-m/2",
+        "-m",
+        "2/m",
+    ]
+    assert name_factor(3.7, 16) is None and name_factor(2, 2) == "2 = m"
+
+
+def test_shapes_are_diagnosed():
+    shapes = {"W1": (10, 784), "b1": (10, 1), "W2": (10, 10), "b2": (10, 1)}
+
+    def detail(key, got):
+        return diagnose_shape(key, got, shapes[key], 16, 1, shapes)
+
+    assert detail("b1", (10, 1)) is None and detail("b1", ()) is None  # () is judged by value
+    assert "reduced shape" in detail("b1", (10,)).detail
+    assert "transpose's shape" in detail("W1", (784, 10)).detail
+    assert detail("b1", (1, 16)).kind == "wrong-axis"
+    assert "the shape of W2" in detail("b1", (10, 10)).detail
+    assert "the shape of b1" in detail("W2", (10, 1)).detail  # (10, 1) does not stand for W2
+
+
+def test_the_json_report_follows_the_schema():
+    reports = [check_gradients(mutants.doc002, SMALL)]
+    reports += [check_gradients(m.fn, m.model) for m in mutants.MUTANTS if m.name.startswith("nan")]
+    reports += [check_gradients(lambda p, X, Y: 1 / 0, SMALL)]
+    for report in reports:
+        obj = json.loads(json.dumps(report.to_json(), allow_nan=False))
+        assert obj["verdict"] in ("pass", "fail", "inconclusive", "error")
+        assert obj["error"] is None or isinstance(obj["error"], str)
+        for p in obj["parameters"].values():
+            assert p["verdict"] in ("pass", "fail", "inconclusive")
+            for key in ("max_abs_error", "max_rel_error"):
+                assert p[key] is None or isinstance(p[key], float)
+            assert p["worst_index"] is None or all(isinstance(i, int) for i in p["worst_index"])
+            assert set(p["diagnosis"]) == {"kind", "factor", "detail"}
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def _doc_command_and_output() -> tuple[list[str], list[str]]:
+    block = re.search(r"```console\n\$ (handgrad check .*?)\n(.*?)```", DOCS.read_text(), re.S)
+    return block.group(1).split()[2:], block.group(2).rstrip("\n").splitlines()
+
+
+def test_the_readme_example_works_as_shown():
+    args, shown = _doc_command_and_output()
+    out = _run_cli(*args)
+    assert out.returncode == 0, out.stdout + out.stderr
+    printed = out.stdout.rstrip("\n").splitlines()
+    assert len(printed) == len(shown)
+    assert printed[0] == shown[0] and printed[-2:] == shown[-2:]
+    for got, want in zip(printed[1:-2], shown[1:-2], strict=True):  # numbers vary with the BLAS
+        assert got.split()[:2] == want.split()[:2] and got.split()[-1] == want.split()[-1]
+
+
+def test_the_docs_example_file_is_the_one_in_examples():
+    code = re.search(r"```python\n(.*?)```", DOCS.read_text(), re.S).group(1)
+    assert code.strip().split("\n\n\n", 1)[1] in (ROOT / "examples" / "my_gradient.py").read_text()
+
+
+def test_the_docs_python_examples_run(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    for code in re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)[1:]:
+        exec(compile(code, str(DOCS), "exec"), {"__name__": "docs_example"})
+
+
+def test_cli_json_mutant_exits_1_with_one_json_object():
+    out = _run_cli("tests/mutants.py:no_1_over_m_002", "--model", "relu-softmax-column", "--json")
+    assert out.returncode == 1, out.stderr
+    report = json.loads(out.stdout)  # exactly one object: anything else fails to parse
+    assert report["verdict"] == "fail" and report["first_wrong_layer"] == 2
+    assert {p["diagnosis"]["kind"] for p in report["parameters"].values()} == {"scale"}
+    assert {p["diagnosis"]["factor"] for p in report["parameters"].values()} == {16.0}
+
+
+def test_cli_function_that_raises_exits_1_with_its_line():
+    out = _run_cli(
+        "tests/mutants.py:raises_000", "--model", "sigmoid-mse-row", "--dtype", "float32"
+    )
+    assert out.returncode == 1, out.stderr
+    assert re.search(
+        r"raises_000 raised ValueError: .*\(tests/mutants.py, line \d+: dW1 = X @", out.stdout
+    )
+
+
+def test_cli_that_cannot_run_exits_2_with_one_line():
+    out = _run_cli("tests/mutants.py:no_such_function", "--model", "relu-softmax-column")
+    assert out.returncode == 2 and out.stdout == ""
+    assert (
+        out.stderr.strip()
+        == "handgrad check: error: tests/mutants.py has no function 'no_such_function'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["nowhere.py:f", "--model", "relu-softmax-column"], "no such file: nowhere.py"),
+        (["tests/mutants.py", "--model", "relu-softmax-column"], "expected PATH.py:FUNCTION"),
+        (["tests/mutants.py:doc002", "--model", "relu-max-column"], "unknown output"),
+        (
+            ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--dtype", "half"],
+            "float64",
+        ),
+        (
+            ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--batch-size", "x"],
+            "integer",
+        ),
+        (["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--sizes", "7,"], "parse"),
+        (["{broken}:f", "--model", "relu-softmax-column"], "SyntaxError"),
+    ],
+)
+def test_cli_bad_input_exits_2(args, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(params, X, Y):\n    return (\n")
+    args = [a.replace("{broken}", str(broken)) for a in args]
+    assert cli.main(["check", *args, "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out)["verdict"] == "error" and words in json.loads(out)["error"]
+    assert len(err.strip().splitlines()) == 1 and words in err

@@ -1,0 +1,78 @@
+"""handgrad.strategies: the drawn problems fit their models, and the edge cases are reachable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import Phase, find, given, settings
+
+from handgrad import strategies as hst
+from handgrad.formulations import forward
+from handgrad.models import Model, check_inputs
+
+
+def _logits(problem) -> np.ndarray:
+    cache = forward(problem.model, problem.params, problem.X, "column")
+    return cache[f"Z{problem.model.depth}"]
+
+
+@given(hst.problems())
+def test_problems_fit_their_models(problem):
+    model = problem.model
+    check_inputs(model, problem.params, problem.X, problem.Y)  # shapes, keys, finite, one-hot
+    assert list(problem.params) == list(model.param_shapes())
+    assert (problem.X.shape, problem.Y.shape) == model.data_shapes(problem.m)
+    arrays = [*problem.params.values(), problem.X, problem.Y]
+    assert {a.dtype.name for a in arrays} == {problem.dtype}
+    assert np.all(problem.Y.sum(axis=model.class_axis) == 1) and set(np.unique(problem.Y)) <= {0, 1}
+    assert 1 <= model.depth <= 3 and 1 <= min(model.sizes) and max(model.sizes) <= 8
+    if problem.style == "zero":
+        assert not any(v.any() for v in problem.params.values())
+
+
+@given(hst.problems(hst.models(hidden=["relu"], depths=(2, 3)), styles=("kinks",)))
+def test_kinks_are_exact_in_the_problems_dtype(problem):
+    """Every drawn kink problem has Z^l[j, i] == 0 exactly in each hidden layer (up to two)."""
+    cache = forward(problem.model, problem.params, problem.X, "column")  # in problem.dtype
+    for l in range(1, problem.model.depth):
+        assert cache[f"Z{l}"].dtype.name == problem.dtype
+        assert (cache[f"Z{l}"] == 0).any(), f"no exact kink in layer {l}"
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        lambda p: p.m == 1,
+        lambda p: p.m > 1 and len(np.unique(p.Y.argmax(axis=p.model.class_axis))) == 1,
+        lambda p: 1 in p.model.sizes[1:-1],
+        lambda p: p.model.sizes[-1] == 1,
+        lambda p: p.model.output == "softmax" and p.extreme and np.abs(_logits(p)).max() >= 100,
+        lambda p: p.style == "zero" and p.model.layout == "row",
+    ],
+    ids=["m=1", "single class", "width 1", "one output", "extreme logits", "zero parameters"],
+)
+def test_edge_cases_are_reachable(condition):
+    quick = settings(max_examples=2000, database=None, phases=[Phase.generate])  # no shrinking
+    assert condition(find(hst.problems(), condition, settings=quick))
+
+
+@given(hst.batches(Model("sigmoid", "mse", "column", (3, 2, 5)), single_class=True, min_m=4))
+def test_batches_can_be_forced_to_one_class(batch):
+    X, Y = batch
+    assert X.shape[1] == Y.shape[1] >= 4 and (Y.argmax(axis=0) == Y.argmax(axis=0)[0]).all()
+
+
+def test_unknown_parameter_styles_are_refused():
+    with pytest.raises(ValueError, match="unknown style 'odd'"):
+        hst.parameters(Model("relu", "mse", "row", (2, 2)), style="odd")
+
+
+def test_put_on_kinks_is_exact_for_dyadic_values_in_float32():
+    model = Model("relu", "softmax", "row", (4, 3, 5, 2))
+    rng = np.random.default_rng(0)
+    params = {k: rng.integers(-8, 9, s) / 4 for k, s in model.param_shapes().items()}
+    X = rng.integers(-8, 9, (5, model.sizes[0])) / 4
+    params = hst.put_on_kinks(model, params, X, [(1, 2), (0, 4)])
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    cache = forward(model, p32, X.astype(np.float32), "row")
+    assert cache["Z1"][2, 1] == 0 and cache["Z2"][4, 0] == 0
