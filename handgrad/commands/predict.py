@@ -17,12 +17,14 @@ from handgrad.data import DATASETS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `handgrad predict`."""
-    parser.add_argument("--params", required=True, help="params.npz written by handgrad train")
+    parser.add_argument(
+        "--params", required=True, metavar="FILE", help="params.npz written by handgrad train"
+    )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--index", type=int, help="index into the official test set")
-    source.add_argument("--image", help="a 28x28 PNG of one digit")
+    source.add_argument("--index", type=int, metavar="N", help="index into the official test set")
+    source.add_argument("--image", metavar="PNG", help="a 28x28 PNG of one digit")
     parser.add_argument("--dataset", choices=DATASETS, help="default: the one trained on")
-    parser.add_argument("--data-dir", help="directory with the four IDX files")
+    parser.add_argument("--data-dir", metavar="DIR", help="directory with the four IDX files")
     parser.add_argument(
         "--invert", choices=("auto", "yes", "no"), default="auto", help="invert a --image"
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from handgrad.augment import AUGMENTATIONS
 from handgrad.data import DATASETS
 from handgrad.formulations import FORMULATIONS
 from handgrad.models import INIT_SCHEMES, parse_sizes
-from handgrad.optimizers import OPTIMIZERS
+from handgrad.optimizers import OPTIMIZERS, SCHEDULES
 from handgrad.recipes import DOCUMENTS, RECIPES, get_recipe, override
 
 # CLI option -> Recipe field; a given option overrides the recipe's number.
@@ -31,41 +32,81 @@ OVERRIDES = {
     "dev_size": "dev_size",
     "display_every": "display_every",
     "test_predictions": "test_predictions",
+    "momentum": "momentum",
+    "weight_decay": "weight_decay",
+    "dropout": "dropout",
+    "augment": "augment",
+    "schedule": "schedule",
+    "warmup": "warmup",
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `handgrad train`."""
     parser.epilog = "recipes: " + ", ".join(
-        f"{r.name} ({'+'.join(r.documents)})" for r in RECIPES.values()
+        f"{r.name} ({'+'.join(r.documents) or 'issue 7'})" for r in RECIPES.values()
     )
     what = parser.add_argument_group("what to train (a recipe, any number overridden)")
-    what.add_argument("--recipe", help="recipe name or document number, e.g. relu-softmax-column")
+    what.add_argument(
+        "--recipe", metavar="NAME", help="recipe name or document number, e.g. relu-softmax-column"
+    )
     what.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
-    what.add_argument("--model", help="e.g. relu-softmax-column ({hidden}-{output}-{layout})")
-    what.add_argument("--sizes", type=parse_sizes, help="layer sizes, e.g. 784,10,10")
-    what.add_argument("--alpha", type=float, help="ELU alpha")
+    what.add_argument(
+        "--model", metavar="MODEL", help="e.g. relu-softmax-column ({hidden}-{output}-{layout})"
+    )
+    what.add_argument(
+        "--sizes", type=parse_sizes, metavar="N0,...,NL", help="layer sizes, e.g. 784,10,10"
+    )
+    what.add_argument("--alpha", type=float, metavar="A", help="ELU alpha")
     what.add_argument("--init", choices=INIT_SCHEMES, help="initialisation scheme")
-    what.add_argument("--init-scale", type=float, help="U(-s, s) bound for --init uniform")
+    what.add_argument(
+        "--init-scale", type=float, metavar="S", help="U(-s, s) bound for --init uniform"
+    )
     what.add_argument("--formulation", choices=tuple(FORMULATIONS), help="default: model layout")
     how = parser.add_argument_group("how to train")
-    how.add_argument("--optimizer", choices=tuple(OPTIMIZERS), help="gd: full batch; sgd: mini")
-    how.add_argument("--lr", type=float, help="learning rate (alpha in 002)")
+    how.add_argument(
+        "--optimizer",
+        choices=tuple(OPTIMIZERS),
+        help="gd: full batch; sgd, momentum, adam: mini-batches",
+    )
+    how.add_argument("--lr", type=float, metavar="LR", help="learning rate (alpha in 002)")
+    how.add_argument("--momentum", type=float, metavar="MU", help="mu of --optimizer momentum")
+    how.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    how.add_argument("--warmup", type=int, metavar="N", help="steps of linear lr warmup")
+    reg = parser.add_argument_group("regularisation (hand-derived, checked by the gate)")
+    reg.add_argument(
+        "--weight-decay", type=float, metavar="LAMBDA", help="L2: + (lambda/2) sum ||W||^2"
+    )
+    reg.add_argument("--dropout", type=float, metavar="P", help="dropout rate on hidden layers")
+    reg.add_argument(
+        "--augment", choices=tuple(AUGMENTATIONS), help="affine: distort every epoch's images"
+    )
     length = how.add_mutually_exclusive_group()
-    length.add_argument("--iterations", type=int, help="number of update steps")
-    length.add_argument("--epochs", type=int, help="passes over the training split")
-    how.add_argument("--batch-size", type=int, help="mini-batch size (sgd)")
-    how.add_argument("--train-size", type=int, help="the first N training images train")
-    how.add_argument("--dev-size", type=int, help="the next N training images are the dev split")
-    how.add_argument("--display-every", type=int, help="progress/history interval in steps")
-    how.add_argument("--test-predictions", type=int, help="sample test predictions to print")
-    how.add_argument("--seed", type=int, help="random seed (default 0)")
+    length.add_argument("--iterations", type=int, metavar="N", help="number of update steps")
+    length.add_argument("--epochs", type=int, metavar="N", help="passes over the training split")
+    how.add_argument("--batch-size", type=int, metavar="B", help="mini-batch size (sgd)")
+    how.add_argument(
+        "--train-size", type=int, metavar="N", help="the first N training images train"
+    )
+    how.add_argument(
+        "--dev-size", type=int, metavar="N", help="the next N training images are the dev split"
+    )
+    how.add_argument(
+        "--display-every", type=int, metavar="N", help="progress/history interval in steps"
+    )
+    how.add_argument(
+        "--test-predictions", type=int, metavar="N", help="sample test predictions to print"
+    )
+    how.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
     how.add_argument("--dtype", choices=("float32", "float64"), help="default float32")
     where = parser.add_argument_group("data and outputs")
     where.add_argument("--dataset", choices=DATASETS, help="default mnist")
-    where.add_argument("--data-dir", help="directory with the four IDX files")
-    where.add_argument("--out", help="write metrics.json, params.npz, checkpoint and figures here")
+    where.add_argument("--data-dir", metavar="DIR", help="directory with the four IDX files")
+    where.add_argument(
+        "--out", metavar="DIR", help="write metrics.json, params.npz, checkpoint and figures here"
+    )
     where.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    where.add_argument("--no-figures", action="store_true", help="write no PNGs to --out")
     where.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR")
     where.add_argument("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps")
     check = parser.add_argument_group("gradient checks")
@@ -87,6 +128,16 @@ def _recipe(args: argparse.Namespace):
     return override(resume_recipe(args.resume), **overrides)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{word}s" if n != 1 else word
+
+
+def _length(r) -> str:
+    if r.iterations is not None:
+        return f"{r.iterations} {_plural(r.iterations, 'iteration')}"
+    return f"{r.epochs} {_plural(r.epochs, 'epoch')}"
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2%}"
 
@@ -101,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {doc}: {title}")
         return 0
     recipe = _recipe(args)
-    from handgrad.train import DivergedError, GateError, train
+    from handgrad.train import DivergedError, GateError, recipe_from_json, train
 
     def log(message: str) -> None:
         if not args.quiet:
@@ -121,26 +172,30 @@ def run(args: argparse.Namespace) -> int:
             out=args.out,
             resume=args.resume,
             force=args.force,
+            figures=not args.no_figures,
             progress=not args.quiet,
             log=log,
         )
     except (GateError, DivergedError) as error:
         print(f"handgrad train: {error}", file=sys.stderr)
         return 1
-    r, m = recipe, result.model
-    length = f"{r.iterations} iterations" if r.iterations else f"{r.epochs} epochs"
+    r, m, config = recipe_from_json(result.config["recipe"]), result.model, result.config
     batch = "full batch" if r.batch_size is None else f"batch {r.batch_size}"
     n_test = len(result.test_predictions)
+    from handgrad.train import _ingredients
+
+    source = f"{_plural(len(r.documents), 'document')} {'+'.join(r.documents)}"
     print(
-        f"{r.name} (documents {'+'.join(r.documents)}): {m.name} {','.join(map(str, m.sizes))}, "
-        f"{result.config['formulation']} formulation, {r.optimizer} lr {r.lr:g}, {length}, "
-        f"{batch}, seed {result.seed}, {result.config['dtype']}"
+        f"{r.name} ({source if r.documents else 'no document'}): "
+        f"{m.name} {','.join(map(str, m.sizes))}, {config['formulation']} formulation, "
+        f"{r.optimizer} lr {r.lr:g}, {_length(r)}, {batch}, seed {result.seed}, "
+        f"{config['dtype']}, {config['dataset']}{_ingredients(r)}"
     )
     print(f"train accuracy {_percent(result.train_accuracy):>7}  ({r.train_size:,} images)")
     if result.dev_accuracy is not None:
         print(f"dev accuracy   {_percent(result.dev_accuracy):>7}  ({r.dev_size:,} images)")
     print(f"test accuracy  {_percent(result.test_accuracy):>7}  (official test set, {n_test:,})")
-    if r.reported:
+    if r.reported and config["dataset"] == "mnist":
         print(f"document reports: {r.reported}")
     if len(result.sample_indices):
         from handgrad import data
@@ -155,5 +210,8 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"wall time {result.seconds:.1f} s (training loop {result.train_seconds:.1f} s)")
     if result.out is not None:
-        print(f"wrote {result.out}/: metrics.json, params.npz, checkpoint.npz, figures (*.png)")
+        from handgrad.figures import FILES
+
+        figures = "" if args.no_figures else ", " + ", ".join(FILES)
+        print(f"wrote {result.out}/: metrics.json, params.npz, checkpoint.npz{figures}")
     return 0

@@ -1,0 +1,775 @@
+"""Training on MNIST with a gradient proven correct first: one `train()` for CLI, notebooks, tests.
+
+    from handgrad.train import train
+    result = train("relu-softmax-column", seed=0)        # 002's recipe, float32
+    result.train_accuracy, result.dev_accuracy, result.test_accuracy
+
+What happens, in order:
+1. Options are validated and the data split (the first `train_size` MNIST training images train,
+   the next `dev_size` are the dev split; the official 10,000 test images test). Nothing is
+   written anywhere before this succeeds.
+2. The gate: the chosen formulation's gradient `handgrad.gradients(model, p, X, Y, formulation)`
+   is checked by `handgrad.check.check_gradients` on 32 training images, in float64, at the
+   initial parameters. A "fail" (or an "error") raises GateError and training never starts.
+   With weight decay or dropout (issue 7) the gate checks what the loop computes: the L2 term
+   added, and dropout's forward/backward (`handgrad.regularizers`) with one set of masks fixed,
+   against the penalised, masked loss (`regularizers.oracle_loss`, JAX autodiff + differences).
+3. The loop calls the formulation module's `forward`/`backward` (or, with dropout, the
+   regularizers' masked ones) directly on native-layout, contiguous float32 arrays (no per-step
+   validation or transposes), adds lambda W for weight decay, then the optimizer's `step` with
+   the scheduled learning rate (`optimizers.learning_rate`). With augment "affine" every epoch
+   trains on a fresh distorted copy of the training images (`handgrad.augment`).
+   Every `verify_every` steps a cheap random-direction check (`handgrad.check.directional_check`)
+   runs on the current parameters (the loop's code path, regularisers off: the check knows only
+   the plain loss); a mismatch raises VerificationError.
+4. A non-finite loss or parameter raises DivergedError; the last checkpoint (written only while
+   everything was finite) stays. With `out`, checkpoints are written every `checkpoint_every`
+   steps and at the end; `resume` continues from one and ends with the same parameters, bit for
+   bit, as an uninterrupted run.
+5. Final accuracies on train, dev and test; with `out`: params.npz, figures, metrics.json (last).
+
+Randomness: `np.random.default_rng(seed)` draws the initial parameters and then every epoch's
+shuffling order; the checks and the sample choice draw from their own streams, so verifying (or
+not) never changes what is trained. Epoch e's distortions come from `default_rng((seed, 4, e))`
+and step t's dropout masks from `default_rng((seed, 5, t))`, so a resumed run rebuilds them
+without storing them. The same seed gives identical parameters and metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from handgrad import augment, checkpoint, data, regularizers
+from handgrad.formulations import get_formulation, gradients
+from handgrad.models import INIT_SCHEMES, Model, Params, init_params, parse_model, transpose_params
+from handgrad.optimizers import SCHEDULES, get_optimizer, learning_rate
+from handgrad.recipes import RECIPES, Recipe, get_recipe, override
+
+GATE_BATCH = 32  # training images the gate and the periodic checks use
+DTYPES = ("float32", "float64")
+RESUMABLE_CHANGES = ("iterations", "epochs", "test_predictions")  # may differ on --resume
+UNCHECKED = ("reported", "choices")  # prose, not settings
+OUTPUTS = ("metrics.json", "params.npz", checkpoint.CHECKPOINT)
+
+
+class GateError(ValueError):
+    """The gradient failed its check against the oracles; `report` holds the CheckReport."""
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class VerificationError(GateError):
+    """A periodic directional check during training found a mismatch (at `step`)."""
+
+    def __init__(self, message: str, report=None, step: int = 0):
+        super().__init__(message, report)
+        self.step = step
+
+
+class DivergedError(FloatingPointError):
+    """The loss or the parameters became NaN or inf; `checkpoint` is the last good one (or None)."""
+
+    def __init__(self, message: str, step: int, checkpoint: Path | None):
+        super().__init__(message)
+        self.step, self.checkpoint = step, checkpoint
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced: parameters (model layout), history, accuracies, timings."""
+
+    params: Params
+    model: Model
+    history: dict[str, list]
+    train_accuracy: float
+    dev_accuracy: float | None
+    test_accuracy: float
+    seconds: float  # wall clock of the whole call: data, gate, loop, evaluation, outputs
+    train_seconds: float  # the training loop alone (summed over resumed segments)
+    steps: int
+    config: dict
+    seed: int
+    gate: dict | None  # CheckReport.to_json() of the gate, None when skipped
+    test_predictions: np.ndarray = field(repr=False)  # predicted class of every test image
+    sample_indices: np.ndarray = field(repr=False)  # test images shown as sample predictions
+    initial_params: Params | None = field(default=None, repr=False)  # step 0, model layout
+    out: Path | None = None
+
+    def metrics(self) -> dict:
+        """The JSON written to metrics.json."""
+        return {
+            "train_accuracy": self.train_accuracy,
+            "dev_accuracy": self.dev_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "seconds": self.seconds,
+            "train_seconds": self.train_seconds,
+            "steps": self.steps,
+            "seed": self.seed,
+            "config": self.config,
+            "history": self.history,
+            "samples": [
+                {"index": int(i), "prediction": int(self.test_predictions[i])}
+                for i in self.sample_indices
+            ],
+            "gate": self.gate,
+            "machine": machine(),
+        }
+
+
+def machine() -> dict:
+    """Where this ran: CPU count, processor, Python and NumPy versions."""
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "system": platform.system(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+    }
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Row-major float images and int labels of the train, dev and test splits."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    dev: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray]
+
+
+def _validate(recipe: Recipe, model: Model, formulation: str, dtype: str) -> None:
+    """Raise ValueError naming the first option that cannot work."""
+    optimizer = get_optimizer(recipe.optimizer, recipe.momentum)
+    get_formulation(formulation)
+    augment.get_augmentation(recipe.augment)
+    if recipe.schedule not in SCHEDULES:
+        raise ValueError(
+            f"unknown schedule {recipe.schedule!r}; expected one of {', '.join(SCHEDULES)}"
+        )
+    if not (isinstance(recipe.warmup, int) and recipe.warmup >= 0):
+        raise ValueError(f"warmup must be a non-negative integer (steps), got {recipe.warmup!r}")
+    wd = recipe.weight_decay
+    if not (isinstance(wd, int | float) and math.isfinite(wd) and wd >= 0):
+        raise ValueError(f"weight_decay must be a non-negative number, got {wd!r}")
+    if not (isinstance(recipe.dropout, int | float) and 0 <= recipe.dropout < 1):
+        raise ValueError(f"dropout must be a rate in [0, 1), got {recipe.dropout!r}")
+    if recipe.dropout and formulation not in regularizers.LAYOUTS:
+        raise ValueError(
+            f"dropout is implemented for the {' and '.join(regularizers.LAYOUTS)} formulations, "
+            f"not {formulation!r}"
+        )
+    if recipe.augment != "none" and optimizer.batching == "full":
+        raise ValueError(
+            f"augment {recipe.augment!r} draws a fresh training set every epoch of mini-batches; "
+            f"optimizer {recipe.optimizer!r} is full-batch"
+        )
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
+    if recipe.init not in INIT_SCHEMES:
+        raise ValueError(f"unknown init scheme {recipe.init!r}; expected one of {INIT_SCHEMES}")
+    if model.sizes[0] != 784 or model.sizes[-1] != 10:
+        raise ValueError(f"MNIST needs sizes 784,...,10; got {','.join(map(str, model.sizes))}")
+    if not (isinstance(recipe.lr, int | float) and math.isfinite(recipe.lr) and recipe.lr > 0):
+        raise ValueError(f"the learning rate must be a positive number, got {recipe.lr!r}")
+    if (recipe.iterations is None) == (recipe.epochs is None):
+        raise ValueError(
+            f"give exactly one of iterations and epochs, got iterations={recipe.iterations}, "
+            f"epochs={recipe.epochs}"
+        )
+    for name in ("iterations", "epochs", "batch_size", "display_every"):
+        value = getattr(recipe, name)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if recipe.train_size < 1 or recipe.dev_size < 0 or recipe.test_predictions < 0:
+        raise ValueError(
+            f"need train_size >= 1, dev_size >= 0, test_predictions >= 0; got "
+            f"{recipe.train_size}, {recipe.dev_size}, {recipe.test_predictions}"
+        )
+    if optimizer.batching == "full" and recipe.batch_size is not None:
+        raise ValueError(
+            f"optimizer {recipe.optimizer!r} is full-batch gradient descent; batch_size must be "
+            f"unset, got {recipe.batch_size} (use optimizer 'sgd' for mini-batches)"
+        )
+    if optimizer.batching == "mini" and recipe.batch_size is None:
+        raise ValueError(f"optimizer {recipe.optimizer!r} needs a batch size (--batch-size)")
+    if recipe.batch_size is not None and recipe.batch_size > recipe.train_size:
+        raise ValueError(f"batch_size {recipe.batch_size} exceeds train_size {recipe.train_size}")
+
+
+def _load_data(recipe: Recipe, dataset: str, data_dir) -> _Data:
+    """The train/dev/test splits: the first train_size training images, the next dev_size."""
+    train = data.load(dataset, "train", data_dir)
+    test = data.load(dataset, "test", data_dir)
+    n, d = recipe.train_size, recipe.dev_size
+    if n + d > len(train.labels):
+        raise ValueError(
+            f"train_size {n} + dev_size {d} = {n + d} exceeds the {len(train.labels)} "
+            f"{dataset} training images"
+        )
+    dev = (train.images[n : n + d], train.labels[n : n + d]) if d else None
+    return _Data((train.images[:n], train.labels[:n]), dev, (test.images, test.labels))
+
+
+def _resolve(
+    recipe: Recipe | str | None, resumed: dict | None, formulation, seed, dataset, dtype
+) -> tuple[Recipe, str, int, str, str]:
+    """Recipe and settings for a new run, or the checkpoint's (with allowed changes) on resume."""
+    if resumed is None:
+        if recipe is None:
+            raise ValueError("give a recipe (or resume a checkpoint)")
+        recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+        return (
+            recipe,
+            formulation or _layout(recipe),
+            seed or 0,
+            dataset or "mnist",
+            dtype or "float32",
+        )
+    saved = recipe_from_json(resumed["recipe"])
+    if recipe is not None:
+        recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+        for name, value in saved.asdict().items():
+            if name not in RESUMABLE_CHANGES + UNCHECKED and getattr(recipe, name) != value:
+                raise ValueError(
+                    f"cannot resume with {name}={getattr(recipe, name)!r}: the checkpoint was "
+                    f"trained with {value!r} (only {', '.join(RESUMABLE_CHANGES)} may change)"
+                )
+        saved = override(saved, **{k: getattr(recipe, k) for k in RESUMABLE_CHANGES})
+    for name, given in (
+        ("formulation", formulation),
+        ("seed", seed),
+        ("dataset", dataset),
+        ("dtype", dtype),
+    ):
+        if given is not None and given != resumed[name]:
+            raise ValueError(
+                f"cannot resume with {name}={given!r}: the checkpoint used {resumed[name]!r}"
+            )
+    return saved, resumed["formulation"], resumed["seed"], resumed["dataset"], resumed["dtype"]
+
+
+def _layout(recipe: Recipe) -> str:
+    return recipe.model.rsplit("-", 1)[-1]
+
+
+def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
+    """Refuse an --out directory holding another run, unless resuming it or forced."""
+    if out is None:
+        return
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    held = [name for name in OUTPUTS if (out / name).exists()]
+    same = resume is not None and resume.resolve() == out.resolve()
+    if held and not (same or force):
+        raise ValueError(
+            f"--out {out} already holds a run ({', '.join(held)}); continue it with --resume "
+            f"{out}, overwrite it with --force, or choose another directory"
+        )
+
+
+def _native_batch(images: np.ndarray, labels: np.ndarray, layout: str, dtype) -> tuple:
+    """X and one-hot Y of a row-major image batch, in `layout`, contiguous, in `dtype`."""
+    X = data.to_layout(np.asarray(images, dtype), layout)
+    return np.ascontiguousarray(X), data.one_hot(labels, 10, layout, dtype)
+
+
+def _relayout(params: Params, source: Model, target: Model, dtype=None) -> Params:
+    """`params` of `source`'s layout in `target`'s layout (transposed if they differ)."""
+    p = params if source.layout == target.layout else transpose_params(params)
+    return {k: np.asarray(v, dtype) for k, v in p.items()} if dtype else dict(p)
+
+
+def _finite(params: Params) -> bool:
+    return all(np.isfinite(p).all() for p in params.values())
+
+
+def _trained_gradient(model: Model, formulation: str, recipe: Recipe, masks: dict | None):
+    """grad_fn(p, X, Y) in `model`'s layout computing what the loop computes (masks fixed)."""
+    wd = recipe.weight_decay
+    if not recipe.dropout:
+
+        def grad_fn(p, X, Y):
+            g = gradients(model, p, X, Y, formulation)
+            return regularizers.add_l2_gradient(g, p, wd) if wd else g
+
+        return grad_fn
+    native = model.with_layout(get_formulation(formulation).NATIVE_LAYOUT)
+    swap = native.layout != model.layout
+    native_masks = {k: v.T for k, v in masks.items()} if swap and masks else (masks or {})
+
+    def grad_fn(p, X, Y):
+        q, Xn, Yn = (transpose_params(p), X.T, Y.T) if swap else (p, X, Y)
+        g = regularizers.gradients(native, q, Xn, Yn, native_masks, wd)
+        return transpose_params(g) if swap else g
+
+    return grad_fn
+
+
+def _regularised(recipe: Recipe) -> str:
+    """ " with dropout 0.2 (masks fixed) and L2 0.0001" or ""."""
+    what = [f"dropout {recipe.dropout:g} (masks fixed)"] if recipe.dropout else []
+    what += [f"L2 {recipe.weight_decay:g}"] if recipe.weight_decay else []
+    return " with " + " and ".join(what) if what else ""
+
+
+def _gate(model: Model, formulation: str, params64: Params, X64, Y64, seed: int, recipe: Recipe):
+    """check_gradients on the gradient training uses (regularised, masks fixed); GateError if wrong.
+
+    With dropout or weight decay the oracle is `regularizers.oracle_loss` (JAX autodiff of the
+    penalised loss with the same dropout masks) and finite differences of it.
+    """
+    from handgrad import check
+
+    loss, masks = None, None
+    if recipe.dropout or recipe.weight_decay:
+        m = X64.shape[1 - model.class_axis]
+        rng = np.random.default_rng((seed, 6))
+        masks = regularizers.dropout_masks(model, m, recipe.dropout, rng, np.float64)
+        masks = masks if recipe.dropout else {}
+        loss = regularizers.oracle_loss(model, masks, recipe.weight_decay)
+    grad_fn = _trained_gradient(model, formulation, recipe, masks)
+    report = check.check_gradients(
+        grad_fn, model, params=params64, X=X64, Y=Y64, seed=seed, loss=loss
+    )
+    if report.verdict in ("fail", "error"):
+        raise GateError(
+            f"gate: the {formulation} gradient{_regularised(recipe)} of {model.name} "
+            f"{','.join(map(str, model.sizes))} does not match the oracles "
+            f"(verdict {report.verdict}); training refused\n{report}",
+            report,
+        )
+    return report
+
+
+def _directional(model, formulation, params64, X64, Y64, rng, step: int, recipe: Recipe):
+    """The cheap periodic check; VerificationError on a mismatch.
+
+    `directional_check` differentiates the model's plain loss, so with regularisation on it
+    checks the training code path with the regularisers switched off (no masks, lambda = 0).
+    """
+    from handgrad import check, recipes
+
+    plain = recipes.override(recipe, weight_decay=0.0)
+    grad_fn = _trained_gradient(model, formulation, plain, {})
+
+    report = check.directional_check(grad_fn, model, params64, X64, Y64, rng, directions=1)
+    if report.verdict in ("fail", "error"):
+        raise VerificationError(
+            f"verify: at step {step} the {formulation} gradient no longer matches the "
+            f"directional derivative (verdict {report.verdict}); training stopped\n{report}",
+            report,
+            step,
+        )
+    return report
+
+
+@dataclass
+class _State:
+    """Everything a checkpoint holds: the step, parameters (native layout) and what drives the rest."""
+
+    step: int
+    params: Params
+    opt_state: dict
+    perm: np.ndarray | None  # this epoch's shuffling order (mini-batches)
+    rng: np.random.Generator  # initial parameters, then every epoch's shuffling order
+    check_rng: np.random.Generator  # directions of the periodic checks
+    history: dict[str, list]
+    seconds: float  # training-loop seconds of earlier segments
+
+    def save(self, path: Path, config: dict, seconds: float) -> None:
+        """Write this state to `path` atomically."""
+        arrays = {f"params/{k}": v for k, v in self.params.items()}
+        arrays |= {f"opt/{k}": v for k, v in self.opt_state.items()}
+        if self.perm is not None:
+            arrays["perm"] = self.perm
+        meta = {
+            "step": self.step,
+            "rng": self.rng.bit_generator.state,
+            "check_rng": self.check_rng.bit_generator.state,
+            "history": self.history,
+            "train_seconds": seconds,
+            "config": config,
+        }
+        checkpoint.save(path, arrays, meta)
+
+    @classmethod
+    def load(cls, arrays: dict, meta: dict) -> _State:
+        """The state saved by `save` (arrays and meta from `checkpoint.load`)."""
+        rng, check_rng = np.random.default_rng(), np.random.default_rng()
+        rng.bit_generator.state = meta["rng"]
+        check_rng.bit_generator.state = meta["check_rng"]
+        return cls(
+            step=meta["step"],
+            params={k[7:]: v for k, v in arrays.items() if k.startswith("params/")},
+            opt_state={k[4:]: v for k, v in arrays.items() if k.startswith("opt/")},
+            perm=arrays.get("perm"),
+            rng=rng,
+            check_rng=check_rng,
+            history=meta["history"],
+            seconds=meta["train_seconds"],
+        )
+
+
+def train(
+    recipe: Recipe | str | None = None,
+    *,
+    formulation: str | None = None,
+    seed: int | None = None,
+    data_dir: str | os.PathLike | None = None,
+    dataset: str | None = None,
+    dtype: str | None = None,
+    verify: bool = True,
+    verify_every: int | None = None,
+    checkpoint_every: int | None = None,
+    out: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
+    force: bool = False,
+    figures: bool = True,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    callback: Callable[[int, Params], None] | None = None,
+) -> TrainResult:
+    """Train `recipe` (a Recipe or a name) on MNIST after the gradient gate; see the module doc.
+
+    None means: the recipe's model layout as formulation, seed 0, "mnist", "float32" (or, with
+    `resume`, the checkpoint's values). `figures=False` skips the PNGs in `out`.
+    `callback(step, params)` runs after every step (params in the formulation's native layout);
+    an exception it raises stops training (the checkpoints written so far stay).
+    """
+    started = time.perf_counter()
+    say = log or (lambda message: None)
+    out = Path(out) if out is not None else None
+    resume = Path(resume) if resume is not None else None
+    arrays, resumed = {}, None
+    if resume is not None:
+        if not (resume / checkpoint.CHECKPOINT).is_file():
+            raise ValueError(f"--resume {resume}: no {checkpoint.CHECKPOINT} there to resume from")
+        arrays, resumed = checkpoint.load(resume / checkpoint.CHECKPOINT)
+    recipe, formulation, seed, dataset, dtype = _resolve(
+        recipe, resumed and resumed["config"], formulation, seed, dataset, dtype
+    )
+    out = resume if out is None else out
+    model = parse_model(recipe.model, recipe.sizes, recipe.alpha)
+    _validate(recipe, model, formulation, dtype)
+    for name, value in (("verify_every", verify_every), ("checkpoint_every", checkpoint_every)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if checkpoint_every is not None and out is None:
+        raise ValueError("checkpoint_every needs an output directory (--out DIR)")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    splits = _load_data(recipe, dataset, data_dir)
+    _check_out(out, resume, force)
+
+    module = get_formulation(formulation)
+    native = model.with_layout(module.NATIVE_LAYOUT)  # the loop runs in the formulation's layout
+    axis, L, float_t = native.class_axis, model.depth, np.dtype(dtype)
+    train_labels = splits.train[1]
+    dev = _native_batch(*splits.dev, native.layout, float_t) if splits.dev else None
+    optimizer = get_optimizer(recipe.optimizer, recipe.momentum)
+    n, B = recipe.train_size, recipe.batch_size
+    full = B is None
+    column = native.layout == "column"
+    if full:  # the whole split every step: one contiguous copy in the native layout
+        X, Y = _native_batch(*splits.train, native.layout, float_t)
+    else:  # mini-batches are gathered as rows (cheap) and transposed per batch when needed
+        X_rows = np.asarray(splits.train[0], float_t)
+        Y_rows = data.one_hot(train_labels, 10, "row", float_t)
+        X, Y = (X_rows.T, Y_rows.T) if column else (X_rows, Y_rows)  # views, for evaluation
+        X_source = X_rows  # the images batches are gathered from (a distorted copy with augment)
+    distortion = augment.get_augmentation(recipe.augment)
+    per_epoch = 1 if full else math.ceil(n / B)
+    total = recipe.iterations if recipe.iterations is not None else recipe.epochs * per_epoch
+    config = {
+        "recipe": recipe.asdict(),
+        "model": model.name,
+        "formulation": formulation,
+        "seed": seed,
+        "dataset": dataset,
+        "dtype": dtype,
+        "steps": total,
+        "steps_per_epoch": per_epoch,
+        "verify": verify,
+        "verify_every": verify_every,
+        "checkpoint_every": checkpoint_every,
+    }
+
+    rng = np.random.default_rng(seed)
+    initial = init_params(model, rng, recipe.init, recipe.init_scale, float_t)  # model layout
+    if resumed is None:
+        params = _relayout(initial, model, native)
+        s = _State(
+            step=0,
+            params=params,
+            opt_state=optimizer.init(params),
+            perm=None,
+            rng=rng,
+            check_rng=np.random.default_rng((seed, 3)),
+            history={"step": [], "loss": [], "train_accuracy": [], "dev_accuracy": []},
+            seconds=0.0,
+        )
+    else:
+        s = _State.load(arrays, resumed)
+        say(f"resumed {resume / checkpoint.CHECKPOINT} at step {s.step} of {total}")
+    ckpt_path = out / checkpoint.CHECKPOINT if out is not None else None
+    same_dir = resume is not None and out.resolve() == resume.resolve()
+    last_good = s.step if same_dir else None  # step of the last checkpoint in `out`
+
+    # The gate and the periodic checks use 32 training images, float64, in the model's layout.
+    gate_idx = np.random.default_rng((seed, 1)).choice(n, min(GATE_BATCH, n), replace=False)
+    X64, Y64 = _native_batch(
+        splits.train[0][gate_idx], train_labels[gate_idx], model.layout, np.float64
+    )
+    gate_report = None
+    if verify:
+        report = _gate(
+            model,
+            formulation,
+            _relayout(s.params, native, model, np.float64),
+            X64,
+            Y64,
+            seed,
+            recipe,
+        )
+        gate_report = report.to_json()
+        say(
+            f"gate: the {formulation} gradient{_regularised(recipe)} of {model.name} "
+            "checked against the oracles on "
+            f"{len(gate_idx)} training images: {report.verdict}"
+        )
+    else:
+        say("gate: skipped (--no-verify)")
+
+    def diverged(what: str, step: int) -> DivergedError:
+        where = (
+            f"the last good checkpoint is {ckpt_path} (step {last_good})"
+            if last_good is not None
+            else "no checkpoint was written (use --checkpoint-every N)"
+        )
+        return DivergedError(
+            f"training diverged: {what} at step {step} (lr {recipe.lr:g}); stopped, {where}; "
+            "try a smaller --lr",
+            step,
+            ckpt_path if last_good is not None else None,
+        )
+
+    def record(cache: dict | None) -> None:
+        """History at the current step: loss and accuracy on the training split, dev accuracy."""
+        if s.history["step"] and s.history["step"][-1] == s.step:
+            return
+        cache = cache or module.forward(native, s.params, X)
+        loss = native.loss.value(cache[f"Z{L}"], Y, axis)
+        if not math.isfinite(loss):
+            raise diverged(f"the training loss became {loss}", s.step)
+        accuracy = float(np.mean(cache[f"A{L}"].argmax(axis) == train_labels))
+        dev_acc = _accuracy(module, native, s.params, *dev) if dev else None
+        for key, value in zip(s.history, (s.step, loss, accuracy, dev_acc), strict=True):
+            s.history[key].append(value)
+        bar.set_postfix(
+            loss=f"{loss:.4f}",
+            acc=f"{accuracy:.3f}",
+            **({"dev": f"{dev_acc:.3f}"} if dev else {}),
+            refresh=False,
+        )
+
+    def save_checkpoint(seconds: float) -> None:
+        nonlocal last_good
+        if not _finite(s.params):
+            raise diverged("a parameter became NaN or inf", s.step)
+        s.save(ckpt_path, config, seconds)
+        last_good = s.step
+
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        initial=s.step,
+        desc=recipe.name,
+        unit="step",
+        disable=None if progress else True,
+        dynamic_ncols=True,
+    )
+    loop_start = time.perf_counter()
+    keys, bias_keys = list(s.params), [f"db{l}" for l in range(1, L + 1)]
+    try:
+        # Overflow in a diverging run is reported by the finiteness checks below, not as warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            while s.step < total:
+                if full:
+                    Xb, Yb = X, Y
+                else:
+                    i = s.step % per_epoch
+                    if i == 0:
+                        s.perm = s.rng.permutation(n)
+                    if distortion is not None and (i == 0 or X_source is X_rows):
+                        # a fresh distorted copy every epoch, from its own (seed, epoch) stream,
+                        # so a resumed run rebuilds the same copy mid-epoch
+                        epoch_rng = np.random.default_rng((seed, 4, s.step // per_epoch))
+                        X_source = augment.affine(X_rows, epoch_rng, distortion)
+                    idx = s.perm[i * B : (i + 1) * B]
+                    Xb, Yb = X_source[idx], Y_rows[idx]
+                    if column:
+                        Xb, Yb = np.ascontiguousarray(Xb.T), np.ascontiguousarray(Yb.T)
+                if recipe.dropout:  # masks from a (seed, step) stream: resumable, check-free
+                    mb = Xb.shape[1 - native.class_axis]
+                    mask_rng = np.random.default_rng((seed, 5, s.step))
+                    masks = regularizers.dropout_masks(
+                        native, mb, recipe.dropout, mask_rng, float_t
+                    )
+                    if s.step % recipe.display_every == 0:
+                        record(None)
+                    cache = regularizers.forward(native, s.params, Xb, masks)
+                    back = regularizers.backward(native, s.params, cache, Yb, masks)
+                else:
+                    cache = module.forward(native, s.params, Xb)
+                    if s.step % recipe.display_every == 0:
+                        record(cache if full else None)
+                    back = module.backward(native, s.params, cache, Yb)
+                if not all(np.isfinite(back[k]).all() for k in bias_keys):  # NaN reaches every db
+                    loss = native.loss.value(cache[f"Z{L}"], Yb, axis)
+                    raise diverged(
+                        f"the gradient became non-finite (batch loss {loss})", s.step + 1
+                    )
+                grads = {k: back["d" + k] for k in keys}
+                if recipe.weight_decay:
+                    grads = regularizers.add_l2_gradient(grads, s.params, recipe.weight_decay)
+                lr = learning_rate(recipe.schedule, recipe.lr, s.step, total, recipe.warmup)
+                s.params, s.opt_state = optimizer.step(s.params, grads, s.opt_state, lr)
+                s.step += 1
+                bar.update(1)
+                if callback is not None:
+                    callback(s.step, s.params)
+                if verify_every and s.step % verify_every == 0:
+                    p64 = _relayout(s.params, native, model, np.float64)
+                    _directional(model, formulation, p64, X64, Y64, s.check_rng, s.step, recipe)
+                if checkpoint_every and s.step % checkpoint_every == 0:
+                    save_checkpoint(s.seconds + time.perf_counter() - loop_start)
+            train_seconds = s.seconds + time.perf_counter() - loop_start
+            record(None)  # the final point
+    finally:
+        bar.close()
+
+    train_acc = s.history["train_accuracy"][-1]
+    dev_acc = s.history["dev_accuracy"][-1]
+    X_test, _ = _native_batch(*splits.test, native.layout, float_t)
+    test_pred = _predictions(module, native, s.params, X_test)
+    shown = min(max(recipe.test_predictions, 24), len(test_pred))  # 24 fill the figure's grid
+    samples = np.random.default_rng((seed, 2)).choice(len(test_pred), shown, replace=False)
+    result = TrainResult(
+        params=_relayout(s.params, native, model),
+        model=model,
+        history=s.history,
+        train_accuracy=train_acc,
+        dev_accuracy=dev_acc,
+        test_accuracy=float(np.mean(test_pred == splits.test[1])),
+        seconds=time.perf_counter() - started,
+        train_seconds=train_seconds,
+        steps=s.step,
+        config=config,
+        seed=seed,
+        gate=gate_report,
+        test_predictions=test_pred,
+        sample_indices=samples[: recipe.test_predictions],
+        initial_params=initial,
+        out=out,
+    )
+    if out is not None:
+        save_checkpoint(train_seconds)  # the final state, so that a finished run can be extended
+        write_outputs(result, out, splits.test, samples if figures else None)
+    return result
+
+
+def _predictions(module, native: Model, params: Params, X: np.ndarray) -> np.ndarray:
+    """argmax of A^L over the class axis."""
+    return module.forward(native, params, X)[f"A{native.depth}"].argmax(native.class_axis)
+
+
+def _accuracy(module, native: Model, params: Params, X: np.ndarray, Y_or_labels) -> float:
+    """Fraction of examples whose predicted class is the label (labels or one-hot Y)."""
+    labels = np.asarray(Y_or_labels)
+    if labels.ndim == 2:
+        labels = labels.argmax(native.class_axis)
+    return float(np.mean(_predictions(module, native, params, X) == labels))
+
+
+def save_params(path: str | os.PathLike, model: Model, params: Params, **meta) -> Path:
+    """params.npz: W1, b1, ... in the model's layout, and the model (JSON), allow_pickle=False."""
+    info = {"model": model.name, "sizes": list(model.sizes), "alpha": model.alpha} | meta
+    return checkpoint.save(path, params, info)
+
+
+def load_params(path: str | os.PathLike) -> tuple[Model, Params, dict]:
+    """(model, params, meta) from a params.npz written by `save_params`."""
+    arrays, meta = checkpoint.load(path)
+    try:
+        model = parse_model(meta["model"], meta["sizes"], meta.get("alpha", 1.0))
+    except KeyError as e:
+        raise ValueError(f"{path}: not a handgrad params file (no {e} entry)") from None
+    if set(arrays) != set(model.param_shapes()):
+        raise ValueError(f"{path}: arrays {sorted(arrays)} do not match {model.name}")
+    return model, arrays, meta
+
+
+def write_outputs(result: TrainResult, out: Path, test: tuple, samples: np.ndarray) -> None:
+    """params.npz, the PNG figures (unless `samples` is None) and, last, metrics.json."""
+    save_params(
+        out / "params.npz",
+        result.model,
+        result.params,
+        dataset=result.config["dataset"],
+        recipe=result.config["recipe"]["name"],
+    )
+    if samples is not None:
+        from handgrad import figures
+
+        figures.save_all(result, out, test[0], test[1], samples)
+    checkpoint.write_json(out / "metrics.json", result.metrics())
+
+
+def list_recipes() -> str:
+    """One line per recipe: name, documents, model, sizes, optimizer and its numbers."""
+    lines = []
+    for r in RECIPES.values():
+        length = f"{r.iterations} iterations" if r.iterations else f"{r.epochs} epochs"
+        batch = "full batch" if r.batch_size is None else f"batch {r.batch_size}"
+        lines.append(
+            f"{r.name:<20} documents {'+'.join(r.documents) or '-':<8} {','.join(map(str, r.sizes)):<12} "
+            f"{r.optimizer} lr {r.lr:g}, {length}, {batch}, init {r.init}, "
+            f"train {r.train_size:,} / dev {r.dev_size:,}{_ingredients(r)}"
+        )
+    return "\n".join(lines)
+
+
+def _ingredients(r: Recipe) -> str:
+    """ ", momentum 0.9, dropout 0.2, ..." for the accuracy ingredients a recipe switches on."""
+    parts = [f"momentum {r.momentum:g}"] if r.optimizer == "momentum" else []
+    parts += [f"L2 {r.weight_decay:g}"] if r.weight_decay else []
+    parts += [f"dropout {r.dropout:g}"] if r.dropout else []
+    parts += [f"augment {r.augment}"] if r.augment != "none" else []
+    parts += [f"{r.schedule} schedule"] if r.schedule != "constant" else []
+    parts += [f"warmup {r.warmup} steps"] if r.warmup else []
+    return "".join(", " + p for p in parts)
+
+
+def resume_recipe(resume: str | os.PathLike) -> Recipe:
+    """The recipe a checkpoint directory was trained with (for --resume without --recipe)."""
+    path = Path(resume) / checkpoint.CHECKPOINT
+    if not path.is_file():
+        raise ValueError(f"--resume {resume}: no {checkpoint.CHECKPOINT} there to resume from")
+    _, meta = checkpoint.load(path)
+    return recipe_from_json(meta["config"]["recipe"])
+
+
+def recipe_from_json(saved: dict) -> Recipe:
+    """The Recipe whose `asdict()` (as stored in metrics.json and checkpoints) is `saved`."""
+    return Recipe(**{k: tuple(v) if k in ("documents", "sizes") else v for k, v in saved.items()})

@@ -1,0 +1,350 @@
+"""Tests for handgrad.train, optimizers, checkpoint and figures, on real MNIST (HANDGRAD_DATA_DIR).
+
+Runs are kept small (a few thousand images, tens of steps) except one SGD run that must clear an
+accuracy floor on the official test set. Gate tests use the real checker (handgrad.check).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from matplotlib import image as mpimg
+
+from handgrad import checkpoint, column_major, figures, optimizers
+from handgrad.formulations import predict
+from handgrad.recipes import RECIPES, get_recipe, override
+from handgrad.train import (
+    DivergedError,
+    GateError,
+    VerificationError,
+    list_recipes,
+    load_params,
+    train,
+)
+
+# 20 full-batch steps of 002's network on 2,000 images: about a second.
+SMALL = get_recipe("relu-softmax-column", iterations=20, train_size=2000, dev_size=500)
+
+
+def small(**changes):
+    return override(SMALL, **changes)
+
+
+def quiet_train(recipe, **kwargs):
+    return train(recipe, progress=False, **({"verify": False, "figures": False} | kwargs))
+
+
+def assert_same_params(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A real SGD run with the gate on, written to an --out directory (module-wide)."""
+    out = tmp_path_factory.mktemp("run")
+    recipe = get_recipe(
+        "relu-softmax-column",
+        sizes=(784, 32, 10),
+        optimizer="sgd",
+        batch_size=32,
+        lr=0.5,
+        epochs=1,
+        train_size=12_010,
+        dev_size=2_000,
+        display_every=75,
+        init="glorot",
+    )
+    return train(recipe, seed=1, out=out, progress=False), out
+
+
+def test_002_recipe_has_the_documents_numbers():
+    r = RECIPES["relu-softmax-column"]
+    assert (r.model, r.sizes, r.init, r.init_scale) == (
+        "relu-softmax-column",
+        (784, 10, 10),
+        "uniform",
+        0.5,
+    )
+    assert (r.optimizer, r.lr, r.iterations, r.batch_size) == ("gd", 0.10, 500, None)
+    assert (r.train_size, r.dev_size, r.documents) == (41_000, 1_000, ("002", "003"))
+    assert get_recipe("003") == r and get_recipe("002") == r
+
+
+def test_every_recipe_is_listed_with_its_documents():
+    text = list_recipes()
+    for r in RECIPES.values():
+        assert r.name in text and "+".join(r.documents) in text
+        assert r.choices and r.reported
+
+
+def test_overrides_switch_between_iterations_and_epochs():
+    r = get_recipe("sigmoid-mse-row", iterations=7)
+    assert (r.iterations, r.epochs) == (7, None)
+    r = get_recipe("relu-softmax-column", epochs=2)
+    assert (r.iterations, r.epochs) == (None, 2)
+    assert get_recipe("sigmoid-mse-row", optimizer="gd").batch_size is None
+    with pytest.raises(ValueError, match="unknown recipe field"):
+        override(SMALL, learning_rate=1.0)
+
+
+def test_sgd_run_with_the_gate_clears_the_accuracy_floor(trained):
+    result, _ = trained
+    assert result.gate is not None and result.gate["verdict"] == "pass"
+    assert result.test_accuracy >= 0.88, result.test_accuracy  # measured 0.916
+    assert result.train_accuracy >= 0.88 and result.dev_accuracy >= 0.88
+    assert result.steps == 12_010 // 32 + 1  # the last, partial batch is a step too
+    assert result.history["step"][0] == 0 and result.history["step"][-1] == result.steps
+    assert result.history["loss"][-1] < result.history["loss"][0] / 3
+    assert result.params["W1"].dtype == np.float32 and result.params["W1"].shape == (32, 784)
+
+
+def test_full_batch_gradient_descent_learns(tmp_path):
+    result = quiet_train(small(iterations=60))
+    assert result.test_accuracy > 0.5  # 10% is chance; measured 0.60
+    assert result.history["train_accuracy"][-1] > result.history["train_accuracy"][0] + 0.3
+    assert result.train_accuracy == result.history["train_accuracy"][-1]
+    assert result.dev_accuracy == result.history["dev_accuracy"][-1]
+
+
+def test_same_seed_gives_identical_params_and_metrics():
+    a, b = quiet_train(small(), seed=5), quiet_train(small(), seed=5)
+    assert_same_params(a.params, b.params)
+    assert a.history == b.history
+    assert (a.train_accuracy, a.dev_accuracy, a.test_accuracy) == (
+        b.train_accuracy,
+        b.dev_accuracy,
+        b.test_accuracy,
+    )
+    c = quiet_train(small(), seed=6)
+    assert not np.array_equal(a.params["W1"], c.params["W1"])
+
+
+def test_verifying_does_not_change_what_is_trained():
+    a = quiet_train(small(iterations=6), verify=True, verify_every=3)
+    b = quiet_train(small(iterations=6), verify=False)
+    assert a.gate["verdict"] == "pass" and b.gate is None
+    assert_same_params(a.params, b.params)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "formulations"),
+    [
+        (small(model="sigmoid-mse-row", optimizer="sgd", batch_size=25, lr=1.5), ("row", "column")),
+        (small(iterations=2, train_size=60, dev_size=0), ("column", "row", "per-neuron")),
+    ],
+    ids=["row-model", "per-neuron"],
+)
+def test_formulations_train_the_same_network(recipe, formulations):
+    results = [quiet_train(recipe, formulation=f, dtype="float64") for f in formulations]
+    for other in results[1:]:
+        assert other.params.keys() == results[0].params.keys()
+        for k, v in other.params.items():
+            np.testing.assert_allclose(v, results[0].params[k], rtol=1e-9, atol=1e-12, err_msg=k)
+        assert other.params["W1"].shape == results[0].model.param_shapes()["W1"]
+
+
+def test_float64_training():
+    result = quiet_train(small(iterations=3), dtype="float64")
+    assert all(v.dtype == np.float64 for v in result.params.values())
+
+
+class InterruptError(Exception):
+    pass
+
+
+def interrupt_at(step: int):
+    def callback(at: int, params) -> None:
+        if at == step:
+            raise InterruptError
+
+    return callback
+
+
+@pytest.mark.parametrize(
+    ("recipe", "every", "stop"),
+    [
+        (small(iterations=20), 10, 13),
+        # 10 mini-batches per epoch: the checkpoint at step 14 falls inside the second epoch
+        (small(optimizer="sgd", batch_size=50, epochs=3, train_size=500, dev_size=100), 7, 16),
+    ],
+    ids=["gd", "sgd-mid-epoch"],
+)
+def test_resume_ends_with_the_same_params_as_an_uninterrupted_run(tmp_path, recipe, every, stop):
+    straight = quiet_train(recipe, seed=3)
+    with pytest.raises(InterruptError):
+        quiet_train(
+            recipe, seed=3, out=tmp_path, checkpoint_every=every, callback=interrupt_at(stop)
+        )
+    assert not (tmp_path / "metrics.json").exists()
+    _, meta = checkpoint.load(tmp_path / "checkpoint.npz")
+    assert meta["step"] == stop // every * every
+    resumed = quiet_train(None, resume=tmp_path)
+    assert_same_params(straight.params, resumed.params)
+    assert straight.history == resumed.history
+    assert resumed.test_accuracy == straight.test_accuracy
+    assert (tmp_path / "metrics.json").exists()
+
+
+def test_resume_can_extend_a_finished_run(tmp_path):
+    straight = quiet_train(small(iterations=12))
+    quiet_train(small(iterations=5), out=tmp_path)
+    longer = quiet_train(small(iterations=12), resume=tmp_path)
+    assert_same_params(straight.params, longer.params)
+    assert longer.steps == 12
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [({"lr": 0.2}, "lr=0.2"), ({"seed": 4}, "seed=4"), ({"formulation": "row"}, "formulation")],
+)
+def test_resume_refuses_other_settings(tmp_path, changes, match):
+    quiet_train(small(iterations=2), out=tmp_path)
+    recipe = small(iterations=4, **{k: v for k, v in changes.items() if k == "lr"})
+    kwargs = {k: v for k, v in changes.items() if k != "lr"}
+    with pytest.raises(ValueError, match=match):
+        quiet_train(recipe, resume=tmp_path, **kwargs)
+
+
+def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    with pytest.raises(DivergedError, match=r"diverged.*step 3.*smaller --lr") as info:
+        quiet_train(small(lr=1e15), out=tmp_path, checkpoint_every=1)
+    assert info.value.step == 3 and info.value.checkpoint == tmp_path / "checkpoint.npz"
+    arrays, meta = checkpoint.load(info.value.checkpoint)
+    assert meta["step"] == 2
+    assert all(np.isfinite(v).all() for v in arrays.values())
+    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "params.npz").exists()
+
+
+def broken_backward(monkeypatch, factor: float = 2.0, key: str = "dW1"):
+    """Make the column formulation's gradient wrong: `key` times `factor`."""
+    right = column_major.backward
+
+    def wrong(model, params, cache, Y):
+        grads = right(model, params, cache, Y)
+        grads[key] = factor * grads[key]
+        return grads
+
+    monkeypatch.setattr(column_major, "backward", wrong)
+
+
+def test_the_gate_refuses_a_wrong_gradient(tmp_path, monkeypatch):
+    broken_backward(monkeypatch)
+    with pytest.raises(GateError, match="training refused") as info:
+        train(small(), out=tmp_path / "run", progress=False)
+    assert info.value.report.verdict == "fail"
+    assert info.value.report.parameters["W1"].verdict == "fail"
+    assert info.value.report.parameters["W2"].verdict == "pass"
+    assert "W1" in str(info.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_verify_every_stops_training_on_a_mismatch(monkeypatch):
+    broken_backward(monkeypatch, 0.5, "dW2")
+    with pytest.raises(VerificationError, match="at step 4") as info:
+        quiet_train(small(iterations=10), verify_every=4)
+    assert info.value.step == 4 and info.value.report.verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    ("changes", "kwargs", "match"),
+    [
+        ({"lr": 0.0}, {}, "learning rate"),
+        ({"lr": float("nan")}, {}, "learning rate"),
+        ({"train_size": 59_500, "dev_size": 1_000}, {}, "exceeds the 60000"),
+        ({"batch_size": 10}, {}, "full-batch"),
+        ({"optimizer": "sgd"}, {}, "needs a batch size"),
+        ({"optimizer": "adam"}, {}, "unknown optimizer"),
+        ({"sizes": (784, 10, 5)}, {}, "784,...,10"),
+        ({"model": "relu-softmax-diagonal"}, {}, "layout"),
+        ({"iterations": 0}, {}, "positive integer"),
+        ({}, {"formulation": "transposed"}, "unknown formulation"),
+        ({}, {"dtype": "float16"}, "dtype"),
+        ({}, {"checkpoint_every": 5}, "needs an output directory"),
+        ({}, {"seed": -1}, "seed"),
+        ({}, {"data_dir": "/nonexistent"}, "missing"),
+    ],
+)
+def test_bad_options_are_one_value_error(changes, kwargs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        quiet_train(small(**changes), **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_an_out_dir_with_a_run_is_not_overwritten(tmp_path):
+    (tmp_path / "metrics.json").write_text("precious")
+    with pytest.raises(ValueError, match="already holds a run"):
+        quiet_train(small(iterations=2), out=tmp_path)
+    assert (tmp_path / "metrics.json").read_text() == "precious"
+    quiet_train(small(iterations=2), out=tmp_path, force=True)
+    assert json.loads((tmp_path / "metrics.json").read_text())["steps"] == 2
+
+
+def test_outputs_metrics_params_and_figures(trained):
+    result, out = trained
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("train_accuracy", "dev_accuracy", "test_accuracy", "seconds", "seed", "config"):
+        assert key in metrics
+    assert metrics["test_accuracy"] == result.test_accuracy and metrics["seed"] == 1
+    assert metrics["config"]["recipe"]["batch_size"] == 32
+    assert len(metrics["history"]["loss"]) == len(metrics["history"]["step"]) > 3
+    with np.load(out / "params.npz", allow_pickle=False) as npz:
+        assert {"W1", "b1", "W2", "b2"} <= set(npz.files)
+    model, params, meta = load_params(out / "params.npz")
+    assert model == result.model and meta["dataset"] == "mnist"
+    assert_same_params(params, result.params)
+    from handgrad import data
+
+    test = data.load("mnist", "test")
+    X = data.to_layout(test.images, model.layout)
+    np.testing.assert_array_equal(predict(model, params, X), result.test_predictions)
+    for name in figures.FILES:
+        image = mpimg.imread(out / name)
+        assert image.ndim == 3 and min(image.shape[:2]) >= 300, name
+        assert image[..., :3].std() > 0.05, f"{name} looks blank"
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    checkpoint.save(path, {"W1": np.ones((2, 2))}, {"step": 1})
+
+    def fail(f):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.atomic_write(path, fail)
+    arrays, meta = checkpoint.load(path)
+    assert meta == {"step": 1} and np.array_equal(arrays["W1"], np.ones((2, 2)))
+    assert os.listdir(tmp_path) == ["checkpoint.npz"]
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"junk\.npz"):
+        checkpoint.load(tmp_path / "junk.npz")
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd"])
+def test_optimizer_step_is_the_update_rule_and_pure(name):
+    opt = optimizers.get_optimizer(name)
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((3, 4)), "b1": rng.standard_normal((3, 1))}
+    grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    before = {k: v.copy() for k, v in params.items()}
+    state = opt.init(params)
+    new, state = opt.step(params, grads, state, 0.25)
+    for k in params:
+        np.testing.assert_array_equal(new[k], before[k] - 0.25 * grads[k])
+        np.testing.assert_array_equal(params[k], before[k])
+    assert state == {} and opt.batching == {"gd": "full", "sgd": "mini"}[name]
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        optimizers.get_optimizer("momentum")
+
+
+def test_confusion_matrix_counts():
+    C = figures.confusion_matrix(np.array([0, 0, 1, 9]), np.array([0, 1, 1, 9]))
+    assert C[0, 0] == C[0, 1] == C[1, 1] == C[9, 9] == 1 and C.sum() == 4
+    with pytest.raises(ValueError, match="784 inputs"):
+        figures.weights(np.zeros((10, 100)))
