@@ -1,0 +1,409 @@
+"""`handgrad audit`: every document covered, every verdict computed, the errata sheet up to date.
+
+The registry carries no verdicts; the expectations live here only. The audit runs once per module
+(about 15 s on 2 cores); the other tests reuse its results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from handgrad.audit import checks, run
+from handgrad.audit.checks import Gradient
+from handgrad.audit.registry import Entry
+from handgrad.cli import main
+
+ERRATA = Path(__file__).resolve().parents[1] / "docs" / "ERRATA.md"
+
+# Every formula, equation and code line of each document that states a forward step, a loss, a
+# derivative or an update (and its worked examples and hazards), by entry id.
+EXPECTED_IDS = {
+    "000": [
+        "000.forward.neuron",  # a_n^L = σ(Σ_i w_in a_i + b_n)
+        "000.forward.matrix",
+        "000.forward.batch",  # a^L = σ(a^(L-1) w^L + b^L), rows = examples
+        "000.loss.mse",
+        "000.chain.dw",  # f
+        "000.chain.dw-result",  # g
+        "000.chain.db",  # i
+        "000.chain.db-result",  # j
+        "000.chain.da",  # k
+        "000.chain.da-result",  # l
+        "000.chain.dw-prev",  # m
+        "000.chain.db-prev",  # n
+        "000.matrix.dw",  # o
+        "000.matrix.db",  # p
+        "000.matrix.da",  # q
+        "000.hazard.bias-broadcast",
+    ],
+    "001": [
+        "001.math.cost",
+        "001.math.activation",
+        "001.math.z",
+        "001.chain.dw",
+        "001.chain.dC_da",
+        "001.chain.da_dz",
+        "001.chain.dz_dw",
+        "001.chain.dw-result",
+        "001.chain.db",
+        "001.chain.dz_db",
+        "001.chain.db-result",
+        "001.chain.da",
+        "001.chain.dz_da",
+        "001.chain.da-result",
+        "001.chain.all-layers",
+        "001.update.nabla",
+        "001.update.average",
+        "001.net.cost",
+        "001.net.dw_jk",
+        "001.net.da_k",
+    ],
+    "002": [
+        "002.math.Z1",
+        "002.math.A1",
+        "002.math.Z2",
+        "002.math.A2",
+        "002.math.softmax-in-words",
+        "002.math.shapes",
+        "002.math.J",
+        "002.example.yhat",
+        "002.example.one-hot",
+        "002.example.J-label",
+        "002.example.J-value",
+        "002.math.loss-in-words",
+        "002.math.update-dJ",
+        "002.math.dA2",
+        "002.math.db1-index",
+        "002.math.dW2",
+        "002.math.dB2",
+        "002.math.dB-name",
+        "002.math.dZ1",
+        "002.math.relu-prime",
+        "002.math.dW1",
+        "002.math.dB1",
+        "002.math.update",
+        "002.recap.dZ2",
+        "002.recap.dW1",
+        "002.notes.dZ1",
+        "002.notes.shapes-forward",
+        "002.notes.shapes-backprop",
+        # the code: every function, and every line of backward_prop
+        "002.code.init_params",
+        "002.code.forward_prop",
+        "002.code.ReLU",
+        "002.code.softmax",
+        "002.code.m",
+        "002.code.one_hot_Y",
+        "002.code.dZ2",
+        "002.code.dW2",
+        "002.code.db2",
+        "002.code.dZ1",
+        "002.code.dW1",
+        "002.code.db1",
+        "002.code.ReLU_deriv",
+        "002.code.one_hot",
+        "002.code.update_params",
+        "002.code.get_predictions",
+        "002.hazard.softmax-overflow",
+        "002.hazard.one-hot-width",
+        "002.hazard.log0",
+    ],
+    "003": [
+        "003.forward.A0",
+        "003.forward.Z1",
+        "003.forward.A1",
+        "003.forward.Z2",
+        "003.forward.A2",
+        "003.forward.softmax-formula",
+        "003.example.softmax",
+        "003.backprop.dz2",
+        "003.backprop.dw2",
+        "003.backprop.db2",
+        "003.backprop.db2-in-words",
+        "003.backprop.dz1",
+        "003.backprop.dw1",
+        "003.backprop.db1",
+        "003.update",
+        "003.hazard.softmax-overflow",
+    ],
+    "004": [
+        "004.forward.Z1",
+        "004.forward.A1",
+        "004.forward.Z2",
+        "004.forward.A2",
+        "004.backprop.dZ2",
+        "004.backprop.dW2",
+        "004.backprop.db2",
+        "004.backprop.db2-in-words",
+        "004.backprop.dZ1",
+        "004.backprop.dW1",
+        "004.backprop.db1",
+        "004.update",
+        "004.hazard.star-square-batch",
+    ],
+}
+
+# Formulas that are right as written: none may be reported wrong.
+KNOWN_CORRECT = [
+    "000.forward.neuron",
+    "000.forward.matrix",
+    "000.forward.batch",
+    "000.loss.mse",
+    "000.chain.dw",
+    "000.chain.db",
+    "000.chain.da",
+    "000.chain.dw-prev",
+    "000.chain.db-prev",
+    "001.math.cost",
+    "001.math.activation",
+    "001.math.z",
+    "001.chain.dw",
+    "001.chain.dC_da",
+    "001.chain.da_dz",
+    "001.chain.db",
+    "001.chain.dz_db",
+    "001.chain.db-result",
+    "001.chain.da",
+    "001.chain.dz_da",
+    "001.chain.da-result",
+    "001.chain.all-layers",
+    "001.update.nabla",
+    "001.update.average",
+    "001.net.dw_jk",
+    "002.math.Z1",
+    "002.math.A1",
+    "002.math.Z2",
+    "002.math.A2",
+    "002.math.shapes",
+    "002.math.J",
+    "002.example.yhat",
+    "002.example.one-hot",
+    "002.math.update-dJ",
+    "002.math.dW2",
+    "002.math.dB2",
+    "002.math.dZ1",
+    "002.math.relu-prime",
+    "002.math.dW1",
+    "002.math.dB1",
+    "002.math.update",
+    "002.recap.dZ2",
+    "002.recap.dW1",
+    "002.notes.dZ1",
+    "002.notes.shapes-forward",
+    "002.code.init_params",
+    "002.code.ReLU",
+    "002.code.softmax",
+    "002.code.one_hot_Y",
+    "002.code.dZ2",
+    "002.code.dW2",
+    "002.code.dZ1",
+    "002.code.dW1",
+    "002.code.ReLU_deriv",
+    "002.code.update_params",
+    "002.code.get_predictions",
+    "003.forward.A0",
+    "003.forward.Z1",
+    "003.forward.A1",
+    "003.forward.Z2",
+    "003.forward.A2",
+    "003.forward.softmax-formula",
+    "003.example.softmax",
+    "003.backprop.dz2",
+    "003.backprop.db2",
+    "003.backprop.dz1",
+    "003.backprop.dw1",
+    "003.backprop.db1",
+    "003.update",
+    "004.forward.Z1",
+    "004.forward.A1",
+    "004.forward.Z2",
+    "004.forward.A2",
+    "004.backprop.dZ2",
+    "004.backprop.dW2",
+    "004.backprop.db2",
+    "004.backprop.dW1",
+    "004.backprop.db1",
+    "004.update",
+]
+
+# The errata, with the verdict and (for gradients) the checker's diagnosis they must get.
+KNOWN_ERRATA = {
+    "000.chain.dw-result": ("wrong", "scale (factor -0.5)"),
+    "000.chain.db-result": ("wrong", "scale (factor -0.5)"),
+    "000.chain.da-result": ("wrong", "W1, b1: scale (factor -0.5)"),
+    "000.matrix.dw": ("wrong", "scale (factor -8)"),
+    "000.matrix.db": ("wrong", "shape (16, 10)"),
+    "000.matrix.da": ("wrong", "W1, b1: scale (factor -8)"),
+    "001.chain.dz_dw": ("wrong", "W3"),
+    "001.chain.dw-result": ("wrong", "W3"),
+    "001.net.cost": ("not executable", ""),
+    "001.net.da_k": ("not executable", ""),
+    "002.math.softmax-in-words": ("wrong", "rel. err"),
+    "002.example.J-label": ("wrong", "0.223"),
+    "002.example.J-value": ("wrong", "0.223"),
+    "002.math.loss-in-words": ("wrong", "-0.223"),
+    "002.math.dA2": ("wrong", "sign"),
+    "002.math.db1-index": ("wrong", "b1"),
+    "002.math.dB-name": ("not executable", ""),
+    "002.notes.shapes-backprop": ("wrong", "dW1: stated 10×10, computed 10×784"),
+    "002.code.forward_prop": ("not executable", ""),
+    "002.code.m": ("not executable", ""),
+    "002.code.db2": ("wrong", "wrong-axis"),
+    "002.code.db1": ("wrong", "wrong-axis"),
+    "002.code.one_hot": ("not executable", ""),
+    "003.backprop.dw2": ("wrong", "shape (10, 784), expected (10, 10)"),
+    "003.backprop.db2-in-words": ("wrong", "b2: unexplained"),
+    "004.backprop.db2-in-words": ("wrong", "b2: unexplained"),
+    "004.backprop.dZ1": ("not executable", ""),
+}
+
+EXCEPTIONS = {
+    "001.net.cost": "SyntaxError",
+    "001.net.da_k": "NameError: name 'dC_da2'",
+    "002.math.dB-name": "NameError: name 'db1'",
+    "002.code.forward_prop": "SyntaxError",
+    "002.code.m": "NameError: name 'm'",
+    "002.code.one_hot": "SyntaxError: 'return' outside function",
+    "004.backprop.dZ1": "NameError: name 'dZ1'",
+}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, run.Result]:
+    return {r.entry.id: r for r in run.audit()}
+
+
+def entry(entry_id: str) -> Entry:
+    (found,) = [e for e in run.registry() if e.id == entry_id]
+    return found
+
+
+def test_all_five_documents_have_their_expected_entries():
+    ids = [e.id for e in run.registry()]
+    assert len(ids) == len(set(ids)), "entry ids must be unique"
+    assert {e.document for e in run.registry()} == {"000", "001", "002", "003", "004"}
+    for document, expected in EXPECTED_IDS.items():
+        mine = {e.id for e in run.registry([document])}
+        assert set(expected) <= mine, f"{document} lacks {sorted(set(expected) - mine)}"
+
+
+def test_entries_carry_no_verdicts():
+    names = {f.name for f in dataclasses.fields(Entry)}
+    assert not names & {"verdict", "expected", "diagnosis"}
+
+
+def test_no_correct_formula_is_reported_wrong(results):
+    wrong = {i: results[i].verdict for i in KNOWN_CORRECT if results[i].verdict != "correct"}
+    assert not wrong, {i: results[i].outcome for i in wrong}
+
+
+def test_the_errata_are_found_with_the_checkers_diagnosis(results):
+    for entry_id, (verdict, diagnosis) in KNOWN_ERRATA.items():
+        outcome = results[entry_id].outcome
+        assert outcome.verdict == verdict, (entry_id, outcome)
+        assert diagnosis in outcome.diagnosis + outcome.evidence, (entry_id, outcome)
+    errata = {i for i, r in results.items() if r.verdict in ("wrong", "not executable")}
+    assert errata == set(KNOWN_ERRATA)
+    assert all(r.verdict != "inconclusive" for r in results.values())
+
+
+def test_not_executable_evidence_is_the_exception_raised(results):
+    for entry_id, text in EXCEPTIONS.items():
+        assert results[entry_id].outcome.evidence.startswith(text), results[entry_id].outcome
+
+
+def test_every_corrected_form_is_checked_right(results):
+    with_corrections = [r for r in results.values() if r.entry.corrected_check is not None]
+    assert len(with_corrections) >= 20
+    for r in with_corrections:
+        want = "safe" if r.entry.kind == "hazard" else "correct"
+        assert r.corrected.verdict == want, (r.entry.id, r.corrected)
+    for r in results.values():
+        if r.verdict in ("wrong", "not executable"):
+            assert r.entry.corrected, f"{r.entry.id} is wrong but says nothing about the fix"
+
+
+def test_hazards_are_demonstrated_and_their_fixes_safe(results):
+    hazards = {i: r for i, r in results.items() if r.entry.kind == "hazard"}
+    assert set(hazards) == {
+        "000.hazard.bias-broadcast",
+        "002.hazard.softmax-overflow",
+        "002.hazard.one-hot-width",
+        "002.hazard.log0",
+        "003.hazard.softmax-overflow",
+        "004.hazard.star-square-batch",
+    }
+    assert all(r.verdict == "hazard" for r in hazards.values())
+    assert "overflow encountered in exp" in hazards["002.hazard.softmax-overflow"].outcome.evidence
+    assert "(10,16) (9,16)" in hazards["002.hazard.one-hot-width"].outcome.evidence
+    assert "nan" in hazards["002.hazard.log0"].outcome.evidence
+
+
+def test_each_reading_of_ambiguous_text_is_run(results):
+    readings = {i: dict(r.readings) for i, r in results.items()}
+    assert readings["002.math.dZ1"]["· a matrix product"].verdict == "not executable"
+    assert readings["003.backprop.dz1"]["z = z^{[2]}, the output layer's"].verdict == "wrong"
+    assert (
+        "W1, b1: unexplained"
+        in readings["003.backprop.dz1"]["z = z^{[2]}, the output layer's"].diagnosis
+    )
+    star = readings["004.backprop.dW2"]["`*` as NumPy's element-wise product"]
+    assert star.verdict == "not executable" and star.evidence.startswith("ValueError")
+    log10 = readings["002.example.J-value"]
+    assert log10["log = log10: the number"].verdict == "correct"
+    assert (
+        "factor 2.3" in log10["log = log10, with the document's dZ^{[2]} = A^{[2]} - Y"].diagnosis
+    )
+    for r in results.values():
+        if r.entry.ambiguous:
+            labels = {r.entry.reading, "the corrected form", *dict(r.readings)}
+            assert r.entry.intended in labels and r.entry.why, r.entry.id
+
+
+@pytest.mark.parametrize("entry_id", ["002.code.db2", "003.backprop.dw2", "004.backprop.dZ1"])
+def test_mutating_an_entry_into_its_corrected_form_changes_its_verdict(entry_id):
+    checks._GRADIENT_OUTCOMES.clear()  # run, not recall
+    e = entry(entry_id)
+    assert run.run_entry(e).verdict in ("wrong", "not executable")
+    assert e.corrected_check.backward is e.check.backward  # same backward pass, one line changed
+    assert e.corrected_check.code != e.check.code
+    mutated = dataclasses.replace(e, check=e.corrected_check)
+    assert run.run_entry(mutated).verdict == "correct"
+
+
+def test_a_broken_correct_formula_turns_wrong():
+    e = entry("002.code.dW2")
+    broken = dataclasses.replace(
+        e, check=Gradient(e.check.backward, (("dW2", "dW2 = 1 / m * dZ2.dot(A1.T).T"),))
+    )
+    assert run.run_entry(broken).verdict == "wrong"
+
+
+def test_errata_sheet_is_up_to_date(results):
+    fresh = run.render_markdown(list(results.values()))
+    assert ERRATA.is_file(), "generate it: handgrad audit --write docs/ERRATA.md"
+    assert ERRATA.read_text(encoding="utf-8") == fresh, (
+        "docs/ERRATA.md is stale: regenerate it with `handgrad audit --write docs/ERRATA.md`"
+    )
+
+
+def test_cli_prints_json_for_one_document(results, capsys):
+    assert main(["audit", "--document", "003", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    entries = out["documents"]["003"]["entries"]
+    assert [e["id"] for e in entries] == EXPECTED_IDS["003"]
+    dw2 = next(e for e in entries if e["id"] == "003.backprop.dw2")
+    assert dw2["verdict"] == "wrong" and dw2["corrected_outcome"]["verdict"] == "correct"
+    assert dw2["as_written"] == "dw2 = 1 / m * dz2 @ A0.T"
+
+
+def test_cli_prints_tables_and_rejects_unknown_documents(results, capsys):
+    assert main(["audit", "--document", "004"]) == 0
+    out = capsys.readouterr().out
+    assert "| 004.backprop.dZ1 |" in out and "NameError" in out
+    assert main(["audit", "--document", "009"]) == 2
+    assert "unknown document '009'" in capsys.readouterr().err
