@@ -7,6 +7,7 @@ and checked against JAX autodiff and finite differences (`reference/`). Public A
     params = handgrad.init_params(model, np.random.default_rng(0))
     grads = handgrad.gradients(model, params, X, Y, formulation="per-neuron")
     report = handgrad.check_gradients(my_grad_fn, model, ...)
+    result = handgrad.train.train(handgrad.get_recipe("002"))   # handgrad.train is the module
 """
 
 from handgrad.activations import Activation, elu, identity, relu, sigmoid, softmax
@@ -28,17 +29,20 @@ from handgrad.tolerances import TOLERANCES, Tolerance, relative_error, tolerance
 _LAZY = {
     "check_gradients": "handgrad.check",
     "CheckReport": "handgrad.check",
-    "train": "handgrad.train",
     "TrainResult": "handgrad.train",
 }
+
+_SUBMODULES = {"audit", "check", "data", "figures", "strategies", "testing", "train", "verify"}
 
 
 def __getattr__(name: str):
     """Import the checker and the trainer on first use (they pull in JAX and matplotlib)."""
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"handgrad.{name}")
     raise AttributeError(f"module 'handgrad' has no attribute {name!r}")
 
 
@@ -73,6 +77,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "tolerance",
-    "train",
     "transpose_params",
 ]

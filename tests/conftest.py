@@ -9,6 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# One OpenBLAS thread per test process, set before NumPy loads: the suite runs as two xdist workers
+# on two cores, and two BLAS threads per process spin against each other (../shared/PERF-NOTES.md,
+# "Threads"), several times slower. Only speed and the last bits of BLAS sums change.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(

@@ -1,0 +1,65 @@
+"""The notebooks: committed as written by notebooks/_build.py, without outputs, listed in the docs.
+
+pytest's nbmake plugin executes them (`pytest --nbmake notebooks/`); these tests check only what
+running them cannot: that the committed .ipynb files are exactly what `_build.py` writes (so the
+script is the one source), that no outputs were committed, and that docs/notebooks.md lists each one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def _load_build_script():
+    spec = importlib.util.spec_from_file_location("notebooks_build", NOTEBOOKS / "_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_build_script()
+COMMITTED = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_every_committed_notebook_comes_from_the_build_script():
+    assert [path.stem for path in COMMITTED] == sorted(build.NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", sorted(build.NOTEBOOKS))
+def test_committed_notebook_is_in_sync_with_the_build_script(name):
+    path = NOTEBOOKS / f"{name}.ipynb"
+    assert path.read_text(encoding="utf-8") == build.render(name), (
+        f"{path.name} differs from notebooks/_build.py: edit the cells there and run "
+        "`python notebooks/_build.py`"
+    )
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.name)
+def test_committed_notebook_has_no_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        assert "execution" not in cell.metadata, f"{path.name} {cell.id}: execution timings saved"
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} {cell.id}: outputs saved"
+            assert cell.execution_count is None, f"{path.name} {cell.id}: execution count saved"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.name)
+def test_notebook_imports_handgrad_and_asserts_its_checks(path):
+    code = "\n".join(c.source for c in nbformat.read(path, 4).cells if c.cell_type == "code")
+    assert "import handgrad" in code
+    assert "assert " in code  # a failing check fails its cell, and so CI
+
+
+def test_docs_describe_every_notebook():
+    docs = (ROOT / "docs" / "notebooks.md").read_text(encoding="utf-8")
+    for path in COMMITTED:
+        assert f"(../notebooks/{path.name})" in docs, f"docs/notebooks.md does not link {path.name}"
