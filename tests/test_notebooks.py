@@ -1,8 +1,8 @@
-"""The notebooks: committed as written by notebooks/_build.py, without outputs, listed in the docs.
+"""The notebooks: committed as written by notebooks/_build.py, without outputs, listed in the README.
 
 pytest's nbmake plugin executes them (`pytest --nbmake notebooks/`); these tests check only what
 running them cannot: that the committed .ipynb files are exactly what `_build.py` writes (so the
-script is the one source), that no outputs were committed, and that docs/notebooks.md lists each one.
+script is the one source), that no outputs were committed, and that the README links each one.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_notebook_imports_handgrad_and_asserts_its_checks(path):
     assert "assert " in code  # a failing check fails its cell, and so CI
 
 
-def test_docs_describe_every_notebook():
-    docs = (ROOT / "docs" / "notebooks.md").read_text(encoding="utf-8")
+def test_the_readme_links_every_notebook():
+    docs = (ROOT / "README.md").read_text(encoding="utf-8")
     for path in COMMITTED:
-        assert f"(../notebooks/{path.name})" in docs, f"docs/notebooks.md does not link {path.name}"
+        assert f"(notebooks/{path.name})" in docs, f"the README does not link {path.name}"
