@@ -1193,7 +1193,7 @@ CHECK_YOUR_OWN = [
     ),
     md(
         """
-        From the command line, the same check of a function in a file (see `docs/check.md`):
+        From the command line, the same check of a function in a file (see the README, "Check your own gradient"):
 
         ```console
         $ handgrad check my_gradient.py:backward_prop --model relu-softmax-column --sizes 784,10,10

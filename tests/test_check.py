@@ -41,7 +41,17 @@ from handgrad.testing import assert_gradients_match
 from handgrad.tolerances import tolerance
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "check.md"
+README = ROOT / "README.md"
+
+
+def _docs_text() -> str:
+    """The README's section "Check your own gradient", up to the next section."""
+    text = README.read_text()
+    start = text.index("## Check your own gradient")
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
 DOCUMENT_MODELS = tuple(mutants.RIGHT)
 
 
@@ -483,7 +493,7 @@ def test_the_json_report_follows_the_schema():
 
 
 def _doc_command_and_output() -> tuple[list[str], list[str]]:
-    block = re.search(r"```console\n\$ (handgrad check .*?)\n(.*?)```", DOCS.read_text(), re.S)
+    block = re.search(r"```console\n\$ (handgrad check .*?)\n(.*?)```", _docs_text(), re.S)
     return block.group(1).split()[2:], block.group(2).rstrip("\n").splitlines()
 
 
@@ -499,14 +509,14 @@ def test_the_readme_example_works_as_shown():
 
 
 def test_the_docs_example_file_is_the_one_in_examples():
-    code = re.search(r"```python\n(.*?)```", DOCS.read_text(), re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", _docs_text(), re.S).group(1)
     assert code.strip().split("\n\n\n", 1)[1] in (ROOT / "examples" / "my_gradient.py").read_text()
 
 
 def test_the_docs_python_examples_run(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
-    for code in re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)[1:]:
-        exec(compile(code, str(DOCS), "exec"), {"__name__": "docs_example"})
+    for code in re.findall(r"```python\n(.*?)```", _docs_text(), re.S)[1:]:
+        exec(compile(code, str(README), "exec"), {"__name__": "docs_example"})
 
 
 def test_cli_json_mutant_exits_1_with_one_json_object():
