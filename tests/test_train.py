@@ -258,7 +258,7 @@ def test_verify_every_stops_training_on_a_mismatch(monkeypatch):
         ({"train_size": 59_500, "dev_size": 1_000}, {}, "exceeds the 60000"),
         ({"batch_size": 10}, {}, "full-batch"),
         ({"optimizer": "sgd"}, {}, "needs a batch size"),
-        ({"optimizer": "adam"}, {}, "unknown optimizer"),
+        ({"optimizer": "rmsprop"}, {}, "unknown optimizer"),
         ({"sizes": (784, 10, 5)}, {}, "784,...,10"),
         ({"model": "relu-softmax-diagonal"}, {}, "layout"),
         ({"iterations": 0}, {}, "positive integer"),
@@ -340,7 +340,7 @@ def test_optimizer_step_is_the_update_rule_and_pure(name):
         np.testing.assert_array_equal(params[k], before[k])
     assert state == {} and opt.batching == {"gd": "full", "sgd": "mini"}[name]
     with pytest.raises(ValueError, match="unknown optimizer"):
-        optimizers.get_optimizer("momentum")
+        optimizers.get_optimizer("rmsprop")
 
 
 def test_confusion_matrix_counts():
