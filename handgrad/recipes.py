@@ -168,7 +168,7 @@ RECIPES: dict[str, Recipe] = {
             augment="affine",
             schedule="cosine",
             reported="issue 7's target: >= 99.0% on the official MNIST test set, plain MLP, "
-            "<= 10 minutes on 2 cores (see the README, "Accuracy", for what was measured)",
+            "<= 10 minutes on 2 cores (see the README's Accuracy section for what was measured)",
             choices=(
                 "no document: Simard et al. (2003)'s 800-unit MLP widened to two hidden layers "
                 "(784-800-800-10, ReLU, He init), Adam lr 1e-3 with cosine decay, batch 128, "
