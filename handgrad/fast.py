@@ -1,0 +1,240 @@
+"""A fast training step: the equations of `column_major` / `row_major`, evaluated without temporaries.
+
+The math is theirs, quoted in those modules, and `tests/test_bench.py` checks these gradients against
+`handgrad.gradients` for every hidden activation x output x layout. Only the evaluation differs:
+
+- Hidden activations are batch-major, one row per example (m x n_l), as mini-batches are gathered
+  from the row-major dataset; the output layer is class-major (n_L x m), where softmax's sums over
+  classes run along columns. Each product reads the parameters through views in whichever
+  orientation it needs (a column-major hidden layer: Z^lT = A^(l-1)T W^lT + b^lT), so neither X nor
+  a parameter is ever copied or transposed; BLAS reads the views.
+- Every intermediate lives in a `Workspace` allocated once and is written with `out=`: A^l overwrites
+  Z^l and dZ^L overwrites Z^L. g'(Z^l) is kept from the forward pass where that is cheaper than
+  recomputing it (ReLU: the 0/1 mask Z > 0, which also gives A = Z * mask; ELU: where Z > 0 and
+  alpha e^Z) or read off A^l (sigmoid: A (1 - A)).
+- The bias is added in place to the product; db^l = dZ^l summed over the batch is a product with a
+  vector of ones (BLAS gemv), straight into its gradient buffer.
+- `scale` multiplies dZ^L (which carries the 1/m), so `sgd_step` gets lr * gradient from the products
+  and updates each parameter with one in-place subtraction.
+- A large batch is processed in chunks of `chunk` examples: a chunk of X is still in cache when
+  dW^1 = dZ^1T X reads it again, so X streams from memory once per step instead of twice. Gradients
+  add over chunks; the 1/m of the whole batch stays in dZ^L.
+
+Non-goals: optimizers other than (S)GD (use `backprop` and update from `Workspace.grads`), tuning for
+float64 (it works), validation in the hot path (`gradients` validates; the others trust their caller).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special
+
+from handgrad.models import Model, Params, check_inputs
+
+CHUNK = 2048  # examples per chunk of a large batch: 2048 x 784 float32 is 6.4 MB, within L3
+
+
+@dataclass
+class Workspace:
+    """Buffers of one model and batch size, allocated once and reused by every step."""
+
+    model: Model
+    rows: int  # examples per chunk: min(batch size, chunk)
+    H: list[np.ndarray]  # H[l] (rows x n_l), hidden l: Z^l, then A^l; then dA^(l) / dZ^l in dH
+    dH: list[np.ndarray]  # dH[l] (rows x n_l), hidden l: dA^l, then dZ^l
+    T: list[np.ndarray]  # T[l] (rows x n_l): g'(Z^l) (ReLU mask, ELU's alpha e^Z)
+    mask: list[np.ndarray]  # mask[l] (rows x n_l) bool: Z^l > 0 (ELU)
+    out: np.ndarray  # (n_L x rows): Z^LT, then dZ^LT (class-major)
+    out_T: np.ndarray  # (n_L x rows): sigma'(Z^L) at an MSE output
+    top: np.ndarray  # (1 x rows): max and sum of each example's logits (softmax)
+    ones: np.ndarray  # (rows,): sums over the batch as products
+    grads: Params  # (scale times) dC/dparams, model layout: what a step computes
+    partial: Params  # one chunk's contribution, added into `grads` when there are several
+    X: np.ndarray = field(repr=False)  # (batch x n_0): a gathered mini-batch
+    Y: np.ndarray = field(repr=False)  # (batch x n_L)
+
+
+def workspace(model: Model, batch_size: int, dtype=np.float32, chunk: int = CHUNK) -> Workspace:
+    """Buffers for steps of `model` on batches of up to `batch_size` examples."""
+    if batch_size < 1 or chunk < 1:
+        raise ValueError(f"batch_size and chunk must be >= 1, got {batch_size} and {chunk}")
+    rows, sizes, nL = min(batch_size, chunk), model.sizes[:-1], model.sizes[-1]
+    shapes = model.param_shapes()
+    return Workspace(
+        model=model,
+        rows=rows,
+        H=[np.empty((rows, n), dtype) for n in sizes],
+        dH=[np.empty((rows, n), dtype) for n in sizes],
+        T=[np.empty((rows, n), dtype) for n in sizes],
+        mask=[np.empty((rows, n), bool) for n in sizes],
+        out=np.empty((nL, rows), dtype),
+        out_T=np.empty((nL, rows), dtype),
+        top=np.empty((1, rows), dtype),
+        ones=np.ones(rows, dtype),
+        grads={k: np.empty(s, dtype) for k, s in shapes.items()},
+        partial={k: np.empty(s, dtype) for k, s in shapes.items()},
+        X=np.empty((batch_size, model.sizes[0]), dtype),
+        Y=np.empty((batch_size, nL), dtype),
+    )
+
+
+def _activate(model: Model, ws: Workspace, l: int, Z: np.ndarray) -> None:
+    """A^l = g(Z^l), in place, keeping what g'(Z^l) needs."""
+    r, g = len(Z), model.hidden
+    if g == "relu":  # mask = [Z > 0] as 0/1 (ReLU'(0) = 0), A = Z * mask
+        T = ws.T[l][:r]
+        np.greater(Z, 0, out=T)
+        np.multiply(Z, T, out=Z)
+    elif g == "sigmoid":
+        special.expit(Z, out=Z)
+    elif g == "elu":  # A = max(Z, 0) + alpha expm1(min(Z, 0)); T = alpha e^min(Z, 0)
+        M, T = ws.mask[l][:r], ws.T[l][:r]
+        np.greater(Z, 0, out=M)
+        np.minimum(Z, 0, out=T)
+        np.expm1(T, out=T)
+        np.multiply(T, model.alpha, out=T)
+        np.maximum(Z, 0, out=Z)
+        np.add(Z, T, out=Z)
+        np.add(T, model.alpha, out=T)
+        np.copyto(T, 1, where=M)  # ELU'(z) = 1 if z > 0 else alpha e^z
+
+
+def _times_g_prime(model: Model, ws: Workspace, l: int, dA: np.ndarray) -> None:
+    """dZ^l = dA^l * g'(Z^l), in place."""
+    r, g = len(dA), model.hidden
+    if g in ("relu", "elu"):
+        np.multiply(dA, ws.T[l][:r], out=dA)
+    elif g == "sigmoid":  # sigma' = A (1 - A)
+        A, T = ws.H[l][:r], ws.T[l][:r]
+        np.subtract(1, A, out=T)
+        np.multiply(T, A, out=T)
+        np.multiply(dA, T, out=dA)
+
+
+def _output_delta(model: Model, ws: Workspace, Z: np.ndarray, Y: np.ndarray, c: float) -> None:
+    """dZ^L = scale dC/dZ^L in place over the class-major Z^L, with c = scale / m; Y class-major."""
+    if model.output == "softmax":  # (softmax(Z) - Y) c
+        top = ws.top[:, : Z.shape[1]]
+        np.max(Z, axis=0, keepdims=True, out=top)
+        np.subtract(Z, top, out=Z)
+        np.exp(Z, out=Z)
+        np.sum(Z, axis=0, keepdims=True, out=top)
+        np.divide(Z, top, out=Z)
+        np.subtract(Z, Y, out=Z)
+        np.multiply(Z, c, out=Z)
+    else:  # mse: 2 c (sigma(Z) - Y) sigma'(Z), sigma' = A (1 - A)
+        T = ws.out_T[:, : Z.shape[1]]
+        special.expit(Z, out=Z)
+        np.subtract(1, Z, out=T)
+        np.multiply(T, Z, out=T)
+        np.subtract(Z, Y, out=Z)
+        np.multiply(Z, T, out=Z)
+        np.multiply(Z, 2 * c, out=Z)
+
+
+def _chunk(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, c: float, ws, G) -> None:
+    """Forward and backward over one chunk (batch-major X, Y), gradients written into G."""
+    L, r, column = model.depth, len(X), model.layout == "column"
+    A = X
+    for l in range(1, L):  # Z^l = A^(l-1) W^l + b^l  (column: A^(l-1)T W^lT + b^lT), batch-major
+        W, b, Z = params[f"W{l}"], params[f"b{l}"], ws.H[l][:r]
+        np.matmul(A, W.T if column else W, out=Z)
+        np.add(Z, b.T if column else b, out=Z)
+        _activate(model, ws, l, Z)
+        A = Z
+    W, b, dZ = params[f"W{L}"], params[f"b{L}"], ws.out[:, :r]  # the output layer, class-major
+    np.matmul(W if column else W.T, A.T, out=dZ)
+    np.add(dZ, b if column else b.T, out=dZ)
+    _output_delta(model, ws, dZ, Y.T, c)
+    ones = ws.ones[:r]
+    A_prev = ws.H[L - 1][:r] if L > 1 else X
+    if column:  # dW^L = dZ^L A^(L-1)T, db^L = dZ^L 1
+        np.matmul(dZ, A_prev, out=G[f"W{L}"])
+        np.matmul(dZ, ones, out=G[f"b{L}"][:, 0])
+    else:  # dW^L = A^(L-1)T dZ^L, db^L = 1T dZ^L
+        np.matmul(A_prev.T, dZ.T, out=G[f"W{L}"])
+        np.matmul(dZ, ones, out=G[f"b{L}"][0])
+    if L > 1:  # dZ^(L-1) = W^LT dZ^L * g'  (batch-major: dZ^LT W^L, row: dZ^L W^LT)
+        dA = ws.dH[L - 1][:r]
+        np.matmul(dZ.T, W if column else W.T, out=dA)
+        _times_g_prime(model, ws, L - 1, dA)
+        dZ = dA
+    for l in range(L - 1, 0, -1):  # hidden layers, batch-major dZ^l
+        A_prev, W = (ws.H[l - 1][:r] if l > 1 else X), params[f"W{l}"]
+        if column:  # dW^l = dZ^l A^(l-1)T
+            np.matmul(dZ.T, A_prev, out=G[f"W{l}"])
+            np.matmul(ones, dZ, out=G[f"b{l}"][:, 0])
+        else:  # dW^l = A^(l-1)T dZ^l
+            np.matmul(A_prev.T, dZ, out=G[f"W{l}"])
+            np.matmul(ones, dZ, out=G[f"b{l}"][0])
+        if l > 1:  # dZ^(l-1) = dZ^l W^lT * g'(Z^(l-1))  (column: W^lT dZ^l, transposed)
+            dA = ws.dH[l - 1][:r]
+            np.matmul(dZ, W if column else W.T, out=dA)
+            _times_g_prime(model, ws, l - 1, dA)
+            dZ = dA
+
+
+def backprop(
+    model: Model, params: Params, X: np.ndarray, Y: np.ndarray, ws: Workspace, scale: float = 1.0
+) -> Params:
+    """scale * dC/dparams into `ws.grads` (model layout); X (m x n_0) and Y (m x n_L) batch-major.
+
+    No validation: params must be in the model's layout and dtype; any m works (in chunks).
+    """
+    m = len(X)
+    c = scale / m
+    for start in range(0, m, ws.rows):
+        stop = min(start + ws.rows, m)
+        G = ws.grads if start == 0 else ws.partial
+        _chunk(model, params, X[start:stop], Y[start:stop], c, ws, G)
+        if start:
+            for key, g in ws.grads.items():
+                np.add(g, G[key], out=g)
+    return ws.grads
+
+
+def sgd_step(
+    model: Model, params: Params, X: np.ndarray, Y: np.ndarray, lr: float, ws: Workspace
+) -> None:
+    """theta := theta - lr dC/dtheta for every parameter, in place; X, Y batch-major."""
+    backprop(model, params, X, Y, ws, scale=lr)
+    for key, p in params.items():
+        np.subtract(p, ws.grads[key], out=p)
+
+
+def sgd_epoch(
+    model: Model,
+    params: Params,
+    images: np.ndarray,
+    targets: np.ndarray,
+    order: np.ndarray,
+    batch_size: int,
+    lr: float,
+    ws: Workspace,
+) -> None:
+    """One pass of mini-batch SGD over `order`: batches gathered (np.take) into the workspace.
+
+    images (N x n_0) and targets (N x n_L) are row-major, as `handgrad.data` loads them; the last
+    batch may be smaller than `batch_size`.
+    """
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        X, Y = ws.X[: len(idx)], ws.Y[: len(idx)]
+        np.take(images, idx, axis=0, out=X, mode="clip")  # "clip": unbuffered; idx is in range
+        np.take(targets, idx, axis=0, out=Y, mode="clip")
+        sgd_step(model, params, X, Y, lr, ws)
+
+
+def gradients(
+    model: Model, params: Params, X: np.ndarray, Y: np.ndarray, chunk: int = CHUNK
+) -> Params:
+    """dC/dparams in the model's layout, like `handgrad.gradients` (validated), by this fast path."""
+    check_inputs(model, params, X, Y)
+    dtype = np.result_type(*params.values(), X)
+    params = {k: np.asarray(v, dtype) for k, v in params.items()}
+    X, Y = np.asarray(X, dtype), np.asarray(Y, dtype)
+    X, Y = (X, Y) if model.layout == "row" else (X.T, Y.T)
+    ws = workspace(model, len(X), dtype, chunk)
+    return {k: v.copy() for k, v in backprop(model, params, X, Y, ws).items()}

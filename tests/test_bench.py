@@ -1,0 +1,136 @@
+"""The fast training step computes handgrad's gradients; the bench harness emits its JSON schema.
+
+No timed assertions: the harness runs tiny workloads once, and only the shape of its report and the
+presence (or null) of each number are checked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handgrad import bench, cli, data, fast
+from handgrad.activations import HIDDEN
+from handgrad.commands.bench import format_table
+from handgrad.formulations import gradients
+from handgrad.models import LAYOUTS, OUTPUTS, Model, init_params
+from handgrad.tolerances import close, gradient_scale, relative_error, tolerance
+
+ROOT = Path(__file__).resolve().parents[1]
+F32 = np.float32
+
+
+def _problem(model: Model, m: int, seed: int = 0):
+    """float32 params, X, Y in the model's layout (Y one-hot for softmax, in [0, 1] for MSE)."""
+    rng = np.random.default_rng(seed)
+    params = init_params(model, rng, "normal", dtype=F32)
+    x_shape, y_shape = model.data_shapes(m)
+    X = rng.standard_normal(x_shape).astype(F32)
+    if model.output == "softmax":
+        Y = data.one_hot(rng.integers(0, model.sizes[-1], m), model.sizes[-1], model.layout, F32)
+    else:
+        Y = rng.uniform(0, 1, y_shape).astype(F32)
+    return params, X, Y
+
+
+def _assert_close(actual: dict, expected: dict) -> None:
+    tol, scale = tolerance(F32, "formulations"), gradient_scale(expected)
+    assert {k: v.shape for k, v in actual.items()} == {k: v.shape for k, v in expected.items()}
+    for key in expected:
+        assert actual[key].dtype == F32, key
+        assert close(actual[key], expected[key], tol, scale), (
+            f"{key}: relative error {relative_error(actual[key], expected[key], scale):.3e} "
+            f"exceeds the float32 formulations tolerance {tol}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("hidden", "output", "layout"), list(itertools.product(HIDDEN, OUTPUTS, LAYOUTS))
+)
+@pytest.mark.parametrize(
+    ("sizes", "chunk"), [((9, 6, 5, 4), fast.CHUNK), ((9, 6, 5, 4), 8), ((9, 4), 8)]
+)
+def test_fast_gradients_equal_handgrad_gradients(hidden, output, layout, sizes, chunk):
+    # chunk 8 splits the 37 examples into 5 chunks whose gradients must add up
+    model = Model(hidden, output, layout, sizes, alpha=0.7)
+    params, X, Y = _problem(model, m=37)
+    _assert_close(fast.gradients(model, params, X, Y, chunk=chunk), gradients(model, params, X, Y))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_sgd_epoch_is_gradient_descent_over_the_gathered_batches(layout):
+    model = Model("relu", "softmax", layout, (12, 7, 3))
+    params, _, _ = _problem(model, m=1)
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((50, 12)).astype(F32)
+    targets = data.one_hot(rng.integers(0, 3, 50), 3, "row", F32)
+    order, B, lr = rng.permutation(50), 16, 0.3  # batches of 16, 16, 16 and 2
+    expected = {k: v.copy() for k, v in params.items()}
+    for start in range(0, 50, B):
+        idx = order[start : start + B]
+        X, Y = images[idx], targets[idx]
+        X, Y = (X, Y) if layout == "row" else (X.T, Y.T)
+        g = gradients(model, expected, X, Y)
+        expected = {k: (v - F32(lr) * g[k]).astype(F32) for k, v in expected.items()}
+    ws = fast.workspace(model, B)
+    fast.sgd_epoch(model, params, images, targets, order, B, lr, ws)
+    _assert_close(params, expected)
+
+
+def test_flops_are_the_exact_product_count():
+    # 784-128-10: Z1 and dW1 (no input gradient for layer 1), then Z2, dW2 and dA1, per example.
+    per_example = 2 * (2 * 784 * 128 + 3 * 128 * 10)
+    assert bench.flops(bench.WORKLOADS["mlp-128"]) == 60_000 * per_example == 24_545_280_000
+    assert bench.flops(bench.WORKLOADS["doc002"]) == 500 * 41_000 * 2 * (2 * 7840 + 3 * 100)
+
+
+def _check_entry(entry: dict) -> None:
+    """The schema of one workload: seconds per implementation, floor, peak RSS."""
+    seconds = entry["seconds"]
+    assert {"handgrad", "jax", "torch"} <= set(seconds)
+    assert seconds["handgrad"] > 0 and seconds["handgrad_fast"] > 0
+    assert entry["floor_seconds"] > 0 and entry["peak_rss_mb"] > 0
+    assert entry["ratios"]["handgrad"]["floor"] == pytest.approx(
+        seconds["handgrad"] / entry["floor_seconds"], rel=1e-2
+    )
+
+
+def test_bench_cli_emits_the_json_schema():
+    command = [sys.executable, "-m", "handgrad", "bench", "--workload", "tiny", "--repeat", "1"]
+    command += ["--json", "--no-peers", "--threads", "1"]  # 1 thread: quick on a busy machine
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert list(report["workloads"]) == ["tiny"]
+    entry = report["workloads"]["tiny"]
+    _check_entry(entry)
+    assert entry["seconds"]["jax"] is None and entry["seconds"]["torch"] is None
+    assert entry["ratios"]["handgrad"]["best_peer"] is None
+
+
+def test_missing_peer_gives_null_and_a_present_peer_a_time(tmp_path):
+    # JAX is a core dependency, so its peer always runs; torch's script is pointed elsewhere.
+    peers = {"jax": bench.PEERS["jax"], "torch": tmp_path / "missing.py"}
+    report = bench.run(["tiny-full"], repeat=1, peers=peers, threads=1)
+    entry = report["workloads"]["tiny-full"]
+    _check_entry(entry)
+    seconds, errors = entry["seconds"], entry["errors"]
+    assert seconds["torch"] is None and "not found" in errors["torch"]
+    assert seconds["jax"] > 0, errors.get("jax")
+    assert entry["ratios"]["handgrad"]["best_peer"] == pytest.approx(
+        seconds["handgrad"] / seconds["jax"], rel=1e-2
+    )
+    assert "tiny-full" in format_table(report)
+
+
+def test_bad_options_are_one_line_errors(capsys):
+    assert cli.main(["bench", "--repeat", "0", "--no-peers"]) == 2
+    assert "--repeat must be >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown workload 'nope'"):
+        bench.get_workload("nope")
