@@ -134,7 +134,7 @@ def _output_delta(model: Model, ws: Workspace, Z: np.ndarray, Y: np.ndarray, c: 
         np.multiply(Z, 2 * c, out=Z)
 
 
-def _chunk(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, c: float, ws, G) -> None:
+def _chunk(model, params: Params, X, Y, c: float, ws: Workspace, G: Params) -> None:
     """Forward and backward over one chunk (batch-major X, Y), gradients written into G."""
     L, r, column = model.depth, len(X), model.layout == "column"
     A = X
@@ -144,31 +144,19 @@ def _chunk(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, c: float,
         np.add(Z, b.T if column else b, out=Z)
         _activate(model, ws, l, Z)
         A = Z
-    W, b, dZ = params[f"W{L}"], params[f"b{L}"], ws.out[:, :r]  # the output layer, class-major
-    np.matmul(W if column else W.T, A.T, out=dZ)
-    np.add(dZ, b if column else b.T, out=dZ)
-    _output_delta(model, ws, dZ, Y.T, c)
-    ones = ws.ones[:r]
-    A_prev = ws.H[L - 1][:r] if L > 1 else X
-    if column:  # dW^L = dZ^L A^(L-1)T, db^L = dZ^L 1
-        np.matmul(dZ, A_prev, out=G[f"W{L}"])
-        np.matmul(dZ, ones, out=G[f"b{L}"][:, 0])
-    else:  # dW^L = A^(L-1)T dZ^L, db^L = 1T dZ^L
-        np.matmul(A_prev.T, dZ.T, out=G[f"W{L}"])
-        np.matmul(dZ, ones, out=G[f"b{L}"][0])
-    if L > 1:  # dZ^(L-1) = W^LT dZ^L * g'  (batch-major: dZ^LT W^L, row: dZ^L W^LT)
-        dA = ws.dH[L - 1][:r]
-        np.matmul(dZ.T, W if column else W.T, out=dA)
-        _times_g_prime(model, ws, L - 1, dA)
-        dZ = dA
-    for l in range(L - 1, 0, -1):  # hidden layers, batch-major dZ^l
-        A_prev, W = (ws.H[l - 1][:r] if l > 1 else X), params[f"W{l}"]
-        if column:  # dW^l = dZ^l A^(l-1)T
+    W, b, ZL = params[f"W{L}"], params[f"b{L}"], ws.out[:, :r]  # the output layer, class-major
+    np.matmul(W if column else W.T, A.T, out=ZL)
+    np.add(ZL, b if column else b.T, out=ZL)
+    _output_delta(model, ws, ZL, Y.T, c)
+    ones, dZ = ws.ones[:r], ZL.T  # dZ^L as a batch-major view
+    for l in range(L, 0, -1):  # dZ batch-major (r x n_l)
+        A_prev, W, db = (ws.H[l - 1][:r] if l > 1 else X), params[f"W{l}"], G[f"b{l}"]
+        if column:  # dW^l = dZ^l A^(l-1)T, db^l = dZ^l 1
             np.matmul(dZ.T, A_prev, out=G[f"W{l}"])
-            np.matmul(ones, dZ, out=G[f"b{l}"][:, 0])
-        else:  # dW^l = A^(l-1)T dZ^l
+            np.matmul(ones, dZ, out=db[:, 0])
+        else:  # dW^l = A^(l-1)T dZ^l, db^l = 1T dZ^l
             np.matmul(A_prev.T, dZ, out=G[f"W{l}"])
-            np.matmul(ones, dZ, out=G[f"b{l}"][0])
+            np.matmul(ones, dZ, out=db[0])
         if l > 1:  # dZ^(l-1) = dZ^l W^lT * g'(Z^(l-1))  (column: W^lT dZ^l, transposed)
             dA = ws.dH[l - 1][:r]
             np.matmul(dZ, W if column else W.T, out=dA)
@@ -198,7 +186,11 @@ def backprop(
 def sgd_step(
     model: Model, params: Params, X: np.ndarray, Y: np.ndarray, lr: float, ws: Workspace
 ) -> None:
-    """theta := theta - lr dC/dtheta for every parameter, in place; X, Y batch-major."""
+    """theta := theta - lr dC/dtheta for every parameter, in place; X, Y batch-major.
+
+    (Updating straight from the product with scipy's BLAS gemm, beta = 1, is one pass less, but
+    scipy's OpenBLAS and NumPy's keep two thread pools that spin against each other: 8x slower.)
+    """
     backprop(model, params, X, Y, ws, scale=lr)
     for key, p in params.items():
         np.subtract(p, ws.grads[key], out=p)

@@ -64,8 +64,9 @@ def test_fast_gradients_equal_handgrad_gradients(hidden, output, layout, sizes, 
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_sgd_epoch_is_gradient_descent_over_the_gathered_batches(layout):
-    model = Model("relu", "softmax", layout, (12, 7, 3))
+@pytest.mark.parametrize("chunk", [fast.CHUNK, 5])  # one chunk per batch; or summed over chunks
+def test_sgd_epoch_is_gradient_descent_over_the_gathered_batches(layout, chunk):
+    model = Model("relu", "softmax", layout, (12, 7, 5, 3))
     params, _, _ = _problem(model, m=1)
     rng = np.random.default_rng(1)
     images = rng.standard_normal((50, 12)).astype(F32)
@@ -78,7 +79,7 @@ def test_sgd_epoch_is_gradient_descent_over_the_gathered_batches(layout):
         X, Y = (X, Y) if layout == "row" else (X.T, Y.T)
         g = gradients(model, expected, X, Y)
         expected = {k: (v - F32(lr) * g[k]).astype(F32) for k, v in expected.items()}
-    ws = fast.workspace(model, B)
+    ws = fast.workspace(model, B, chunk=chunk)
     fast.sgd_epoch(model, params, images, targets, order, B, lr, ws)
     _assert_close(params, expected)
 
