@@ -56,8 +56,13 @@ class Workspace:
     Y: np.ndarray = field(repr=False)  # (batch x n_L)
 
 
-def workspace(model: Model, batch_size: int, dtype=np.float32, chunk: int = CHUNK) -> Workspace:
-    """Buffers for steps of `model` on batches of up to `batch_size` examples."""
+def workspace(
+    model: Model, batch_size: int, dtype=np.float32, chunk: int = CHUNK, gather: bool = True
+) -> Workspace:
+    """Buffers for steps of `model` on batches of up to `batch_size` examples.
+
+    `gather=False`: no X, Y buffers to gather mini-batches into (a full batch is read in place).
+    """
     if batch_size < 1 or chunk < 1:
         raise ValueError(f"batch_size and chunk must be >= 1, got {batch_size} and {chunk}")
     rows, sizes, nL = min(batch_size, chunk), model.sizes[:-1], model.sizes[-1]
@@ -75,8 +80,8 @@ def workspace(model: Model, batch_size: int, dtype=np.float32, chunk: int = CHUN
         ones=np.ones(rows, dtype),
         grads={k: np.empty(s, dtype) for k, s in shapes.items()},
         partial={k: np.empty(s, dtype) for k, s in shapes.items()},
-        X=np.empty((batch_size, model.sizes[0]), dtype),
-        Y=np.empty((batch_size, nL), dtype),
+        X=np.empty((batch_size if gather else 0, model.sizes[0]), dtype),
+        Y=np.empty((batch_size if gather else 0, nL), dtype),
     )
 
 
@@ -101,10 +106,23 @@ def _activate(model: Model, ws: Workspace, l: int, Z: np.ndarray) -> None:
         np.copyto(T, 1, where=M)  # ELU'(z) = 1 if z > 0 else alpha e^z
 
 
-def _times_g_prime(model: Model, ws: Workspace, l: int, dA: np.ndarray) -> None:
-    """dZ^l = dA^l * g'(Z^l), in place."""
+def _drop(model: Model, ws: Workspace, l: int, A: np.ndarray, M: np.ndarray) -> None:
+    """Dropout on hidden layer l: A^l := g(Z^l) * M^l, and T^l := g'(Z^l) * M^l for the backward."""
+    T = ws.T[l][: len(A)]
+    if model.hidden == "identity":  # g' = 1
+        np.copyto(T, M)
+    else:
+        if model.hidden == "sigmoid":  # g' = A (1 - A), taken before A is masked
+            np.subtract(1, A, out=T)
+            np.multiply(T, A, out=T)
+        np.multiply(T, M, out=T)
+    np.multiply(A, M, out=A)
+
+
+def _times_g_prime(model: Model, ws: Workspace, l: int, dA: np.ndarray, dropped: bool) -> None:
+    """dZ^l = dA^l * g'(Z^l) (with dropout: dA^l * M^l * g'(Z^l), T^l holding M^l * g'), in place."""
     r, g = len(dA), model.hidden
-    if g in ("relu", "elu"):
+    if g in ("relu", "elu") or dropped:
         np.multiply(dA, ws.T[l][:r], out=dA)
     elif g == "sigmoid":  # sigma' = A (1 - A)
         A, T = ws.H[l][:r], ws.T[l][:r]
@@ -134,8 +152,8 @@ def _output_delta(model: Model, ws: Workspace, Z: np.ndarray, Y: np.ndarray, c: 
         np.multiply(Z, 2 * c, out=Z)
 
 
-def _chunk(model, params: Params, X, Y, c: float, ws: Workspace, G: Params) -> None:
-    """Forward and backward over one chunk (batch-major X, Y), gradients written into G."""
+def _chunk(model, params: Params, X, Y, c: float, ws: Workspace, G: Params, M: dict) -> None:
+    """Forward and backward over one chunk (batch-major X, Y, masks M), gradients written into G."""
     L, r, column = model.depth, len(X), model.layout == "column"
     A = X
     for l in range(1, L):  # Z^l = A^(l-1) W^l + b^l  (column: A^(l-1)T W^lT + b^lT), batch-major
@@ -143,6 +161,8 @@ def _chunk(model, params: Params, X, Y, c: float, ws: Workspace, G: Params) -> N
         np.matmul(A, W.T if column else W, out=Z)
         np.add(Z, b.T if column else b, out=Z)
         _activate(model, ws, l, Z)
+        if M:
+            _drop(model, ws, l, Z, M[f"M{l}"])
         A = Z
     W, b, ZL = params[f"W{L}"], params[f"b{L}"], ws.out[:, :r]  # the output layer, class-major
     np.matmul(W if column else W.T, A.T, out=ZL)
@@ -160,23 +180,32 @@ def _chunk(model, params: Params, X, Y, c: float, ws: Workspace, G: Params) -> N
         if l > 1:  # dZ^(l-1) = dZ^l W^lT * g'(Z^(l-1))  (column: W^lT dZ^l, transposed)
             dA = ws.dH[l - 1][:r]
             np.matmul(dZ, W if column else W.T, out=dA)
-            _times_g_prime(model, ws, l - 1, dA)
+            _times_g_prime(model, ws, l - 1, dA, bool(M))
             dZ = dA
 
 
 def backprop(
-    model: Model, params: Params, X: np.ndarray, Y: np.ndarray, ws: Workspace, scale: float = 1.0
+    model: Model,
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    ws: Workspace,
+    scale: float = 1.0,
+    masks: dict | None = None,
 ) -> Params:
     """scale * dC/dparams into `ws.grads` (model layout); X (m x n_0) and Y (m x n_L) batch-major.
 
-    No validation: params must be in the model's layout and dtype; any m works (in chunks).
+    `masks` {"M1": ..., "M(L-1)"} (each m x n_l, batch-major): dropout on the hidden layers, as in
+    `handgrad.regularizers` (A^l = g(Z^l) * M^l). No validation: params must be in the model's
+    layout and dtype; any m works (in chunks).
     """
     m = len(X)
     c = scale / m
     for start in range(0, m, ws.rows):
         stop = min(start + ws.rows, m)
         G = ws.grads if start == 0 else ws.partial
-        _chunk(model, params, X[start:stop], Y[start:stop], c, ws, G)
+        M = {k: v[start:stop] for k, v in masks.items()} if masks else {}
+        _chunk(model, params, X[start:stop], Y[start:stop], c, ws, G, M)
         if start:
             for key, g in ws.grads.items():
                 np.add(g, G[key], out=g)
@@ -220,13 +249,24 @@ def sgd_epoch(
 
 
 def gradients(
-    model: Model, params: Params, X: np.ndarray, Y: np.ndarray, chunk: int = CHUNK
+    model: Model,
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    masks: dict | None = None,
+    chunk: int = CHUNK,
 ) -> Params:
-    """dC/dparams in the model's layout, like `handgrad.gradients` (validated), by this fast path."""
+    """dC/dparams in the model's layout, like `handgrad.gradients` (validated), by this fast path.
+
+    `masks`: dropout masks in the model's layout, as `handgrad.regularizers.dropout_masks` draws
+    them; the gradient is then `regularizers.gradients`' (without weight decay).
+    """
     check_inputs(model, params, X, Y)
     dtype = np.result_type(*params.values(), X)
     params = {k: np.asarray(v, dtype) for k, v in params.items()}
     X, Y = np.asarray(X, dtype), np.asarray(Y, dtype)
-    X, Y = (X, Y) if model.layout == "row" else (X.T, Y.T)
+    column = model.layout == "column"
+    X, Y = (X.T, Y.T) if column else (X, Y)
+    masks = {k: np.asarray(v.T if column else v, dtype) for k, v in (masks or {}).items()}
     ws = workspace(model, len(X), dtype, chunk)
-    return {k: v.copy() for k, v in backprop(model, params, X, Y, ws).items()}
+    return {k: v.copy() for k, v in backprop(model, params, X, Y, ws, masks=masks).items()}

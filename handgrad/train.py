@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handgrad import augment, checkpoint, data, regularizers
+from handgrad import augment, checkpoint, data, fast, regularizers
 from handgrad.formulations import get_formulation, gradients
 from handgrad.models import INIT_SCHEMES, Model, Params, init_params, parse_model, transpose_params
 from handgrad.optimizers import SCHEDULES, get_optimizer, learning_rate
@@ -55,6 +55,8 @@ from handgrad.recipes import RECIPES, Recipe, get_recipe, override
 
 GATE_BATCH = 32  # training images the gate and the periodic checks use
 DTYPES = ("float32", "float64")
+FAST_FORMULATIONS = ("row", "column")  # the batch forms, whose equations handgrad.fast evaluates
+ENGINES = ("fast", "formulation")  # how the loop evaluates the formulation's equations
 RESUMABLE_CHANGES = ("iterations", "epochs", "test_predictions")  # may differ on --resume
 UNCHECKED = ("reported", "choices")  # prose, not settings
 OUTPUTS = ("metrics.json", "params.npz", checkpoint.CHECKPOINT)
@@ -293,9 +295,23 @@ def _finite(params: Params) -> bool:
     return all(np.isfinite(p).all() for p in params.values())
 
 
-def _trained_gradient(model: Model, formulation: str, recipe: Recipe, masks: dict | None):
+def _trained_gradient(
+    model: Model, formulation: str, recipe: Recipe, masks: dict | None, engine: str
+):
     """grad_fn(p, X, Y) in `model`'s layout computing what the loop computes (masks fixed)."""
     wd = recipe.weight_decay
+    if engine == "fast":  # handgrad.fast in the formulation's layout, as the loop runs it
+        native = model.with_layout(get_formulation(formulation).NATIVE_LAYOUT)
+        swap = native.layout != model.layout
+
+        def grad_fn(p, X, Y):
+            q, Xn, Yn = (transpose_params(p), X.T, Y.T) if swap else (p, X, Y)
+            native_masks = {k: v.T for k, v in masks.items()} if swap and masks else masks
+            g = fast.gradients(native, q, Xn, Yn, native_masks or None)
+            g = regularizers.add_l2_gradient(g, q, wd) if wd else g
+            return transpose_params(g) if swap else g
+
+        return grad_fn
     if not recipe.dropout:
 
         def grad_fn(p, X, Y):
@@ -315,6 +331,31 @@ def _trained_gradient(model: Model, formulation: str, recipe: Recipe, masks: dic
     return grad_fn
 
 
+def _engine(engine: str | None, formulation: str, resumed: dict | None) -> str:
+    """The engine asked for, the checkpoint's, or "fast" where the formulation is a batch form."""
+    batch = formulation in FAST_FORMULATIONS
+    if resumed is not None:
+        saved = resumed.get("engine", "formulation")
+        if engine is not None and engine != saved:
+            raise ValueError(f"cannot resume with engine={engine!r}: the checkpoint used {saved!r}")
+        return saved
+    if engine is None:
+        return "fast" if batch else "formulation"
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine == "fast" and not batch:
+        raise ValueError(
+            f"the fast engine evaluates the row and column formulations, not {formulation!r} "
+            "(use engine 'formulation')"
+        )
+    return engine
+
+
+def _what(formulation: str, engine: str) -> str:
+    """ "the column gradient (fast engine)" or "the per-neuron gradient"."""
+    return f"the {formulation} gradient" + (" (fast engine)" if engine == "fast" else "")
+
+
 def _regularised(recipe: Recipe) -> str:
     """ " with dropout 0.2 (masks fixed) and L2 0.0001" or ""."""
     what = [f"dropout {recipe.dropout:g} (masks fixed)"] if recipe.dropout else []
@@ -322,7 +363,9 @@ def _regularised(recipe: Recipe) -> str:
     return " with " + " and ".join(what) if what else ""
 
 
-def _gate(model: Model, formulation: str, params64: Params, X64, Y64, seed: int, recipe: Recipe):
+def _gate(
+    model: Model, formulation: str, params64: Params, X64, Y64, seed: int, recipe: Recipe, engine
+):
     """check_gradients on the gradient training uses (regularised, masks fixed); GateError if wrong.
 
     With dropout or weight decay the oracle is `regularizers.oracle_loss` (JAX autodiff of the
@@ -337,13 +380,13 @@ def _gate(model: Model, formulation: str, params64: Params, X64, Y64, seed: int,
         masks = regularizers.dropout_masks(model, m, recipe.dropout, rng, np.float64)
         masks = masks if recipe.dropout else {}
         loss = regularizers.oracle_loss(model, masks, recipe.weight_decay)
-    grad_fn = _trained_gradient(model, formulation, recipe, masks)
+    grad_fn = _trained_gradient(model, formulation, recipe, masks, engine)
     report = check.check_gradients(
         grad_fn, model, params=params64, X=X64, Y=Y64, seed=seed, loss=loss
     )
     if report.verdict in ("fail", "error"):
         raise GateError(
-            f"gate: the {formulation} gradient{_regularised(recipe)} of {model.name} "
+            f"gate: {_what(formulation, engine)}{_regularised(recipe)} of {model.name} "
             f"{','.join(map(str, model.sizes))} does not match the oracles "
             f"(verdict {report.verdict}); training refused\n{report}",
             report,
@@ -351,7 +394,7 @@ def _gate(model: Model, formulation: str, params64: Params, X64, Y64, seed: int,
     return report
 
 
-def _directional(model, formulation, params64, X64, Y64, rng, step: int, recipe: Recipe):
+def _directional(model, formulation, params64, X64, Y64, rng, step: int, recipe: Recipe, engine):
     """The cheap periodic check; VerificationError on a mismatch.
 
     `directional_check` differentiates the model's plain loss, so with regularisation on it
@@ -360,12 +403,12 @@ def _directional(model, formulation, params64, X64, Y64, rng, step: int, recipe:
     from handgrad import check, recipes
 
     plain = recipes.override(recipe, weight_decay=0.0)
-    grad_fn = _trained_gradient(model, formulation, plain, {})
+    grad_fn = _trained_gradient(model, formulation, plain, {}, engine)
 
     report = check.directional_check(grad_fn, model, params64, X64, Y64, rng, directions=1)
     if report.verdict in ("fail", "error"):
         raise VerificationError(
-            f"verify: at step {step} the {formulation} gradient no longer matches the "
+            f"verify: at step {step} {_what(formulation, engine)} no longer matches the "
             f"directional derivative (verdict {report.verdict}); training stopped\n{report}",
             report,
             step,
@@ -428,6 +471,7 @@ def train(
     data_dir: str | os.PathLike | None = None,
     dataset: str | None = None,
     dtype: str | None = None,
+    engine: str | None = None,
     verify: bool = True,
     verify_every: int | None = None,
     checkpoint_every: int | None = None,
@@ -441,10 +485,12 @@ def train(
 ) -> TrainResult:
     """Train `recipe` (a Recipe or a name) on MNIST after the gradient gate; see the module doc.
 
-    None means: the recipe's model layout as formulation, seed 0, "mnist", "float32" (or, with
-    `resume`, the checkpoint's values). `figures=False` skips the PNGs in `out`.
-    `callback(step, params)` runs after every step (params in the formulation's native layout);
-    an exception it raises stops training (the checkpoints written so far stay).
+    None means: the recipe's model layout as formulation, seed 0, "mnist", "float32", engine
+    "fast" for the row and column formulations, else "formulation" (or, with `resume`, the
+    checkpoint's values). `figures=False` skips the PNGs in `out`.
+    `callback(step, params)` runs after every step (params in the formulation's native layout,
+    updated in place by later steps: copy what you keep); an exception it raises stops training
+    (the checkpoints written so far stay).
     """
     started = time.perf_counter()
     say = log or (lambda message: None)
@@ -461,6 +507,8 @@ def train(
     out = resume if out is None else out
     model = parse_model(recipe.model, recipe.sizes, recipe.alpha)
     _validate(recipe, model, formulation, dtype)
+    engine = _engine(engine, formulation, resumed and resumed["config"])
+    quick = engine == "fast"
     for name, value in (("verify_every", verify_every), ("checkpoint_every", checkpoint_every)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -480,9 +528,10 @@ def train(
     n, B = recipe.train_size, recipe.batch_size
     full = B is None
     column = native.layout == "column"
-    if full:  # the whole split every step: one contiguous copy in the native layout
+    if full and not quick:  # the whole split every step: one contiguous copy in the native layout
         X, Y = _native_batch(*splits.train, native.layout, float_t)
-    else:  # mini-batches are gathered as rows (cheap) and transposed per batch when needed
+    else:  # mini-batches are gathered as rows (cheap) and transposed per batch when needed;
+        # the fast engine reads the rows (batch-major) in every product, full batch included
         X_rows = np.asarray(splits.train[0], float_t)
         Y_rows = data.one_hot(train_labels, 10, "row", float_t)
         X, Y = (X_rows.T, Y_rows.T) if column else (X_rows, Y_rows)  # views, for evaluation
@@ -497,6 +546,7 @@ def train(
         "seed": seed,
         "dataset": dataset,
         "dtype": dtype,
+        "engine": engine,
         "steps": total,
         "steps_per_epoch": per_epoch,
         "verify": verify,
@@ -508,6 +558,8 @@ def train(
     initial = init_params(model, rng, recipe.init, recipe.init_scale, float_t)  # model layout
     if resumed is None:
         params = _relayout(initial, model, native)
+        if quick:  # updated in place: own contiguous arrays, not views of `initial`
+            params = {k: np.array(v, float_t, order="C") for k, v in params.items()}
         s = _State(
             step=0,
             params=params,
@@ -520,6 +572,8 @@ def train(
         )
     else:
         s = _State.load(arrays, resumed)
+        if quick:
+            s.params = {k: np.array(v, float_t, order="C") for k, v in s.params.items()}
         say(f"resumed {resume / checkpoint.CHECKPOINT} at step {s.step} of {total}")
     ckpt_path = out / checkpoint.CHECKPOINT if out is not None else None
     same_dir = resume is not None and out.resolve() == resume.resolve()
@@ -540,10 +594,11 @@ def train(
             Y64,
             seed,
             recipe,
+            engine,
         )
         gate_report = report.to_json()
         say(
-            f"gate: the {formulation} gradient{_regularised(recipe)} of {model.name} "
+            f"gate: {_what(formulation, engine)}{_regularised(recipe)} of {model.name} "
             "checked against the oracles on "
             f"{len(gate_idx)} training images: {report.verdict}"
         )
@@ -599,14 +654,17 @@ def train(
         disable=None if progress else True,
         dynamic_ncols=True,
     )
-    loop_start = time.perf_counter()
     keys, bias_keys = list(s.params), [f"db{l}" for l in range(1, L + 1)]
+    sgd_like = recipe.optimizer in ("gd", "sgd")  # theta -= lr g: updated in place (fast engine)
+    if quick:  # buffers for every step, allocated once (no gathered copies with a full batch)
+        ws = fast.workspace(native, B or n, float_t, gather=not full)
+    loop_start = time.perf_counter()
     try:
         # Overflow in a diverging run is reported by the finiteness checks below, not as warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             while s.step < total:
                 if full:
-                    Xb, Yb = X, Y
+                    Xb, Yb = (X_rows, Y_rows) if quick else (X, Y)
                 else:
                     i = s.step % per_epoch
                     if i == 0:
@@ -617,15 +675,33 @@ def train(
                         epoch_rng = np.random.default_rng((seed, 4, s.step // per_epoch))
                         X_source = augment.affine(X_rows, epoch_rng, distortion)
                     idx = s.perm[i * B : (i + 1) * B]
-                    Xb, Yb = X_source[idx], Y_rows[idx]
-                    if column:
-                        Xb, Yb = np.ascontiguousarray(Xb.T), np.ascontiguousarray(Yb.T)
+                    if quick:  # gathered into the workspace, batch-major
+                        Xb, Yb = ws.X[: len(idx)], ws.Y[: len(idx)]
+                        np.take(X_source, idx, axis=0, out=Xb, mode="clip")
+                        np.take(Y_rows, idx, axis=0, out=Yb, mode="clip")
+                    else:
+                        Xb, Yb = X_source[idx], Y_rows[idx]
+                        if column:
+                            Xb, Yb = np.ascontiguousarray(Xb.T), np.ascontiguousarray(Yb.T)
+                masks = None
                 if recipe.dropout:  # masks from a (seed, step) stream: resumable, check-free
-                    mb = Xb.shape[1 - native.class_axis]
+                    mb = len(Xb) if quick else Xb.shape[1 - native.class_axis]
                     mask_rng = np.random.default_rng((seed, 5, s.step))
                     masks = regularizers.dropout_masks(
                         native, mb, recipe.dropout, mask_rng, float_t
                     )
+                lr = learning_rate(recipe.schedule, recipe.lr, s.step, total, recipe.warmup)
+                if quick:
+                    if s.step % recipe.display_every == 0:
+                        record(None)
+                    if masks and column:  # batch-major, as handgrad.fast reads them
+                        masks = {k: v.T for k, v in masks.items()}
+                    in_place = sgd_like and not recipe.weight_decay
+                    back = fast.backprop(
+                        native, s.params, Xb, Yb, ws, scale=lr if in_place else 1.0, masks=masks
+                    )
+                    finite = all(np.isfinite(back[f"b{l}"]).all() for l in range(1, L + 1))
+                elif masks:
                     if s.step % recipe.display_every == 0:
                         record(None)
                     cache = regularizers.forward(native, s.params, Xb, masks)
@@ -635,23 +711,28 @@ def train(
                     if s.step % recipe.display_every == 0:
                         record(cache if full else None)
                     back = module.backward(native, s.params, cache, Yb)
-                if not all(np.isfinite(back[k]).all() for k in bias_keys):  # NaN reaches every db
-                    loss = native.loss.value(cache[f"Z{L}"], Yb, axis)
-                    raise diverged(
-                        f"the gradient became non-finite (batch loss {loss})", s.step + 1
-                    )
-                grads = {k: back["d" + k] for k in keys}
-                if recipe.weight_decay:
-                    grads = regularizers.add_l2_gradient(grads, s.params, recipe.weight_decay)
-                lr = learning_rate(recipe.schedule, recipe.lr, s.step, total, recipe.warmup)
-                s.params, s.opt_state = optimizer.step(s.params, grads, s.opt_state, lr)
+                if not quick:
+                    finite = all(np.isfinite(back[k]).all() for k in bias_keys)
+                    back = {k: back["d" + k] for k in keys}
+                if not finite:  # NaN reaches every db
+                    raise diverged("the gradient became non-finite", s.step + 1)
+                if quick and in_place:  # theta -= lr dC/dtheta, with lr already in the products
+                    for k, p in s.params.items():
+                        np.subtract(p, back[k], out=p)
+                else:
+                    grads = dict(back)
+                    if recipe.weight_decay:
+                        grads = regularizers.add_l2_gradient(grads, s.params, recipe.weight_decay)
+                    s.params, s.opt_state = optimizer.step(s.params, grads, s.opt_state, lr)
                 s.step += 1
                 bar.update(1)
                 if callback is not None:
                     callback(s.step, s.params)
                 if verify_every and s.step % verify_every == 0:
                     p64 = _relayout(s.params, native, model, np.float64)
-                    _directional(model, formulation, p64, X64, Y64, s.check_rng, s.step, recipe)
+                    _directional(
+                        model, formulation, p64, X64, Y64, s.check_rng, s.step, recipe, engine
+                    )
                 if checkpoint_every and s.step % checkpoint_every == 0:
                     save_checkpoint(s.seconds + time.perf_counter() - loop_start)
             train_seconds = s.seconds + time.perf_counter() - loop_start

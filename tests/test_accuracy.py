@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from handgrad import augment, checkpoint, regularizers
+from handgrad import augment, checkpoint, fast, regularizers
 from handgrad.check import check_gradients
 from handgrad.cli import main
 from handgrad.formulations import gradients
 from handgrad.models import init_params, parse_model
 from handgrad.optimizers import Adam, Momentum, get_optimizer, learning_rate
 from handgrad.recipes import RECIPES, get_recipe
-from handgrad.train import GateError, list_recipes, train
+from handgrad.train import ENGINES, GateError, list_recipes, train
 from reference import central_differences
 
 SIZES = (12, 7, 5, 3)  # small: the checks compile and run in a second or two
@@ -254,19 +254,29 @@ SMALL = get_recipe(
 )
 
 
-def test_the_gate_refuses_dropout_without_its_mask_in_the_backward_pass(monkeypatch):
-    monkeypatch.setattr(
-        regularizers,
-        "backward",
-        lambda model, params, cache, Y, masks: real_backward(model, params, cache, Y, {}),
-    )
+def _forget_the_mask_in_backward(model, ws, l, A, M):
+    """handgrad.fast's dropout, with M^l applied to A^l but not folded into g'(Z^l)."""
+    np.multiply(A, M, out=A)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_gate_refuses_dropout_without_its_mask_in_the_backward_pass(monkeypatch, engine):
+    if engine == "formulation":
+        monkeypatch.setattr(
+            regularizers,
+            "backward",
+            lambda model, params, cache, Y, masks: real_backward(model, params, cache, Y, {}),
+        )
+    else:
+        monkeypatch.setattr(fast, "_drop", _forget_the_mask_in_backward)
     with pytest.raises(GateError, match="dropout") as refused:
-        train(SMALL, progress=False, figures=False)
+        train(SMALL, progress=False, figures=False, engine=engine)
     assert refused.value.report.verdict == "fail"
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("formulation", ["row", "column"])
-def test_resume_is_bit_for_bit_with_every_ingredient_on(formulation, tmp_path):
+def test_resume_is_bit_for_bit_with_every_ingredient_on(formulation, engine, tmp_path):
     recipe = get_recipe(
         "mlp-99",
         sizes=(784, 16, 10),
@@ -278,15 +288,18 @@ def test_resume_is_bit_for_bit_with_every_ingredient_on(formulation, tmp_path):
         dev_size=0,
     )
     kwargs = dict(formulation=formulation, progress=False, figures=False, verify=False)
-    whole = train(recipe, seed=4, **kwargs)
+    whole = train(recipe, seed=4, engine=engine, **kwargs)
 
     def stop(step, params):
         if step == 15:  # mid-epoch: the resumed run must rebuild that epoch's distorted images
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(recipe, seed=4, out=tmp_path, checkpoint_every=5, callback=stop, **kwargs)
+        train(
+            recipe, seed=4, out=tmp_path, checkpoint_every=5, callback=stop, engine=engine, **kwargs
+        )
     resumed = train(resume=tmp_path, progress=False, figures=False, verify=False)
+    assert resumed.config["engine"] == engine
     for k in whole.params:
         np.testing.assert_array_equal(whole.params[k], resumed.params[k], err_msg=k)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handgrad import bench, cli, data, fast
+from handgrad import bench, cli, data, fast, regularizers
 from handgrad.activations import HIDDEN
 from handgrad.commands.bench import format_table
 from handgrad.formulations import gradients
@@ -61,6 +61,19 @@ def test_fast_gradients_equal_handgrad_gradients(hidden, output, layout, sizes, 
     model = Model(hidden, output, layout, sizes, alpha=0.7)
     params, X, Y = _problem(model, m=37)
     _assert_close(fast.gradients(model, params, X, Y, chunk=chunk), gradients(model, params, X, Y))
+
+
+@pytest.mark.parametrize(("hidden", "layout"), list(itertools.product(HIDDEN, LAYOUTS)))
+@pytest.mark.parametrize("chunk", [fast.CHUNK, 8])
+def test_fast_dropout_gradients_equal_the_regularizers_gradients(hidden, layout, chunk):
+    # the masks fold into g'(Z^l); sigmoid's g' = A (1 - A) must be taken before A is masked
+    model = Model(hidden, "softmax", layout, (9, 6, 5, 4), alpha=0.7)
+    params, X, Y = _problem(model, m=37)
+    masks = regularizers.dropout_masks(model, 37, 0.4, np.random.default_rng(2), F32)
+    expected = regularizers.gradients(model, params, X, Y, masks, 0.0)
+    _assert_close(fast.gradients(model, params, X, Y, masks, chunk=chunk), expected)
+    unmasked = fast.gradients(model, params, X, Y)["W1"]
+    assert not np.allclose(unmasked, expected["W1"], atol=1e-3)  # the masks matter
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from handgrad import column_major, data
+from handgrad import column_major, data, fast
 from handgrad.cli import main
 from handgrad.train import load_params
 
@@ -151,16 +151,19 @@ def test_bad_options_exit_2_with_one_line_and_leave_out_alone(capsys, tmp_path, 
     assert (out / "metrics.json").read_text() == "precious"
 
 
-def test_a_wrong_gradient_is_refused_with_exit_1(capsys, tmp_path, monkeypatch):
-    right = column_major.backward
+@pytest.mark.parametrize("engine", ["fast", "formulation"])
+def test_a_wrong_gradient_is_refused_with_exit_1(capsys, tmp_path, monkeypatch, engine):
+    module, function = (fast, "backprop") if engine == "fast" else (column_major, "backward")
+    right, key = getattr(module, function), "b2" if engine == "fast" else "db2"
 
-    def wrong(model, params, cache, Y):
-        grads = right(model, params, cache, Y)
-        grads["db2"] = -grads["db2"]
+    def wrong(*args, **kwargs):
+        grads = right(*args, **kwargs)
+        grads[key] = -grads[key]
         return grads
 
-    monkeypatch.setattr(column_major, "backward", wrong)
-    code, out, err = run(capsys, "train", *SMALL, "--out", str(tmp_path / "run"))
+    monkeypatch.setattr(module, function, wrong)
+    argv = ["--out", str(tmp_path / "run"), "--engine", engine]
+    code, out, err = run(capsys, "train", *SMALL, *argv)
     assert code == 1 and out == ""
     assert "training refused" in err and "b2" in err and "FAIL" in err
     assert not (tmp_path / "run").exists()

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from handgrad import checkpoint, column_major, figures, optimizers
+from handgrad import checkpoint, column_major, fast, figures, optimizers
 from handgrad.formulations import predict
 from handgrad.recipes import RECIPES, get_recipe, override
 from handgrad.train import (
+    ENGINES,
     DivergedError,
     GateError,
     VerificationError,
@@ -220,22 +221,33 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "params.npz").exists()
 
 
-def broken_backward(monkeypatch, factor: float = 2.0, key: str = "dW1"):
-    """Make the column formulation's gradient wrong: `key` times `factor`."""
-    right = column_major.backward
+def broken_backward(monkeypatch, factor: float = 2.0, key: str = "dW1", engine: str = "fast"):
+    """Make the column gradient the engine computes wrong: `key` times `factor`."""
+    if engine == "formulation":  # column_major.backward: {"dW1": ...}
+        right_backward = column_major.backward
 
-    def wrong(model, params, cache, Y):
-        grads = right(model, params, cache, Y)
-        grads[key] = factor * grads[key]
+        def wrong_backward(model, params, cache, Y):
+            grads = right_backward(model, params, cache, Y)
+            grads[key] = factor * grads[key]
+            return grads
+
+        monkeypatch.setattr(column_major, "backward", wrong_backward)
+        return
+    right_backprop = fast.backprop  # handgrad.fast: {"W1": ...} in the workspace
+
+    def wrong_backprop(*args, **kwargs):
+        grads = right_backprop(*args, **kwargs)
+        grads[key[1:]] *= factor
         return grads
 
-    monkeypatch.setattr(column_major, "backward", wrong)
+    monkeypatch.setattr(fast, "backprop", wrong_backprop)
 
 
-def test_the_gate_refuses_a_wrong_gradient(tmp_path, monkeypatch):
-    broken_backward(monkeypatch)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_gate_refuses_a_wrong_gradient(tmp_path, monkeypatch, engine):
+    broken_backward(monkeypatch, engine=engine)
     with pytest.raises(GateError, match="training refused") as info:
-        train(small(), out=tmp_path / "run", progress=False)
+        train(small(), out=tmp_path / "run", progress=False, engine=engine)
     assert info.value.report.verdict == "fail"
     assert info.value.report.parameters["W1"].verdict == "fail"
     assert info.value.report.parameters["W2"].verdict == "pass"
@@ -243,10 +255,11 @@ def test_the_gate_refuses_a_wrong_gradient(tmp_path, monkeypatch):
     assert not (tmp_path / "run").exists()
 
 
-def test_verify_every_stops_training_on_a_mismatch(monkeypatch):
-    broken_backward(monkeypatch, 0.5, "dW2")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_verify_every_stops_training_on_a_mismatch(monkeypatch, engine):
+    broken_backward(monkeypatch, 0.5, "dW2", engine)
     with pytest.raises(VerificationError, match="at step 4") as info:
-        quiet_train(small(iterations=10), verify_every=4)
+        quiet_train(small(iterations=10), verify_every=4, engine=engine)
     assert info.value.step == 4 and info.value.report.verdict == "fail"
 
 
@@ -348,3 +361,37 @@ def test_confusion_matrix_counts():
     assert C[0, 0] == C[0, 1] == C[1, 1] == C[9, 9] == 1 and C.sum() == 4
     with pytest.raises(ValueError, match="784 inputs"):
         figures.weights(np.zeros((10, 100)))
+
+
+@pytest.mark.parametrize("formulation", ["row", "column"])
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        small(),  # 002: full-batch gradient descent, updated in place by the fast engine
+        get_recipe(  # every ingredient: Adam, cosine, warmup, L2, dropout, affine distortions
+            "mlp-99",
+            sizes=(784, 24, 16, 10),
+            epochs=2,
+            train_size=1_000,
+            batch_size=100,
+            weight_decay=1e-4,
+            warmup=3,
+        ),
+    ],
+    ids=["002-gd", "mlp-99-every-ingredient"],
+)
+def test_both_engines_train_the_same_parameters(recipe, formulation):
+    # handgrad.fast evaluates the formulation's equations in another order: float32 rounding only
+    fast_run = quiet_train(recipe, formulation=formulation, engine="fast", seed=2)
+    plain_run = quiet_train(recipe, formulation=formulation, engine="formulation", seed=2)
+    assert fast_run.config["engine"] == "fast" and plain_run.config["engine"] == "formulation"
+    for k, v in plain_run.params.items():
+        np.testing.assert_allclose(fast_run.params[k], v, rtol=1e-3, atol=1e-4, err_msg=k)
+    assert fast_run.history["loss"] == pytest.approx(plain_run.history["loss"], rel=1e-4)
+
+
+def test_per_neuron_trains_with_its_own_loops_and_refuses_the_fast_engine():
+    recipe = small(iterations=2, train_size=100, dev_size=0)
+    assert quiet_train(recipe, formulation="per-neuron").config["engine"] == "formulation"
+    with pytest.raises(ValueError, match="fast engine evaluates the row and column"):
+        quiet_train(recipe, formulation="per-neuron", engine="fast")

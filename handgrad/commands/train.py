@@ -15,6 +15,7 @@ from handgrad.formulations import FORMULATIONS
 from handgrad.models import INIT_SCHEMES, parse_sizes
 from handgrad.optimizers import OPTIMIZERS, SCHEDULES
 from handgrad.recipes import DOCUMENTS, RECIPES, get_recipe, override
+from handgrad.train import ENGINES
 
 # CLI option -> Recipe field; a given option overrides the recipe's number.
 OVERRIDES = {
@@ -63,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--init-scale", type=float, metavar="S", help="U(-s, s) bound for --init uniform"
     )
     what.add_argument("--formulation", choices=tuple(FORMULATIONS), help="default: model layout")
+    what.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="fast: handgrad.fast evaluates the row/column equations in preallocated buffers "
+        "(default there); formulation: the formulation module's own forward/backward",
+    )
     how = parser.add_argument_group("how to train")
     how.add_argument(
         "--optimizer",
@@ -166,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             dataset=args.dataset,
             dtype=args.dtype,
+            engine=args.engine,
             verify=not args.no_verify,
             verify_every=args.verify_every,
             checkpoint_every=args.checkpoint_every,
@@ -187,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
     source = f"{_plural(len(r.documents), 'document')} {'+'.join(r.documents)}"
     print(
         f"{r.name} ({source if r.documents else 'no document'}): "
-        f"{m.name} {','.join(map(str, m.sizes))}, {config['formulation']} formulation, "
+        f"{m.name} {','.join(map(str, m.sizes))}, {config['formulation']} formulation "
+        f"({config.get('engine', 'formulation')} engine), "
         f"{r.optimizer} lr {r.lr:g}, {_length(r)}, {batch}, seed {result.seed}, "
         f"{config['dtype']}, {config['dataset']}{_ingredients(r)}"
     )
