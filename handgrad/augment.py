@@ -8,7 +8,8 @@ Each image gets its own rotation (uniform in +-`rotation` degrees), scale (unifo
 sampled with bilinear interpolation (what `scipy.ndimage.map_coordinates(order=1)` computes) and
 zeros outside the image. A chunk of images is warped at once: one gather from a zero-bordered
 (chunk, 31, 31) stack per interpolation corner, a few array operations per pixel and no Python
-loop per image (a 3-D `map_coordinates` over the stack was 10x slower: 14 s per 60,000 images). Randomness comes from the `rng` passed in.
+loop per image (a 3-D `map_coordinates` over the stack was 10x slower: 14 s per 60,000 images;
+this takes about 2.4 s on 2 cores). Randomness comes from the `rng` passed in.
 
 Non-goals: elastic distortions, colour or noise augmentation, other image sizes than square.
 """
@@ -72,22 +73,43 @@ def affine(
 
 
 def _warp(images, grid, theta, s, t, c, side) -> np.ndarray:
-    """Sample each image at c + A^-1 (r - c - t) (A = s R(theta)), bilinearly, zeros outside."""
-    n = len(images)
-    r = grid - t[:, :, None].astype(np.float32)  # (2, n, P)
-    cos = (np.cos(theta) / s).astype(np.float32)[:, None]
-    sin = (np.sin(theta) / s).astype(np.float32)[:, None]
-    rows = cos * r[0] + sin * r[1] + (c + 1)  # A^-1 = R(-theta) / s; +1 for the zero border
-    cols = -sin * r[0] + cos * r[1] + (c + 1)
+    """Sample each image at c + A^-1 (r - c - t) (A = s R(theta)), bilinearly, zeros outside.
+
+    float32 coordinates and int32 indices, each temporary reused in place: memory traffic is what
+    this costs (it was 1.6x slower with float64/int64 temporaries).
+    """
+    n, f32 = len(images), np.float32
+    cos = (np.cos(theta) / s).astype(f32)[:, None]  # A^-1 = R(-theta) / s
+    sin = (np.sin(theta) / s).astype(f32)[:, None]
+    u = grid[0].astype(f32) - t[0].astype(f32)[:, None]  # r - c - t, (n, P) per axis
+    v = grid[1].astype(f32) - t[1].astype(f32)[:, None]
+    rows = cos * u
+    rows += sin * v
+    rows += f32(c + 1)  # +1 for the zero border
+    cols = cos * v
+    cols -= sin * u
+    cols += f32(c + 1)
     np.clip(rows, 0, side + 1, out=rows)  # beyond the border every corner is a zero
     np.clip(cols, 0, side + 1, out=cols)
-    r0, c0 = np.floor(rows), np.floor(cols)
-    fr, fc = rows - r0, cols - c0
+    r0, c0 = rows.astype(np.int32), cols.astype(np.int32)  # floor, as coordinates are >= 0
+    fr, fc = np.subtract(rows, r0, out=rows), np.subtract(cols, c0, out=cols)
     w = side + 3  # one zero row/column before the image, two after (for floor + 1)
     padded = np.zeros((n, w, w), images.dtype)
     padded[:, 1 : side + 1, 1 : side + 1] = images.reshape(n, side, side)
     flat = padded.reshape(-1)
-    i = (np.arange(n, dtype=np.int64)[:, None] * w + r0.astype(np.int64)) * w + c0.astype(np.int64)
-    top = flat[i] * (1 - fc) + flat[i + 1] * fc
-    bottom = flat[i + w] * (1 - fc) + flat[i + w + 1] * fc
-    return (top * (1 - fr) + bottom * fr).astype(images.dtype, copy=False)
+    i = np.multiply(r0, w, out=r0)
+    i += c0
+    i += (np.arange(n, dtype=np.int32) * (w * w))[:, None]
+    top, right = flat[i], flat[i + 1]  # top = a + (b - a) fc, and likewise the bottom row
+    right -= top
+    right *= fc
+    top += right
+    i += w
+    bottom, right = flat[i], flat[i + 1]
+    right -= bottom
+    right *= fc
+    bottom += right
+    bottom -= top  # top + (bottom - top) fr
+    bottom *= fr
+    top += bottom
+    return top.astype(images.dtype, copy=False)
