@@ -342,6 +342,18 @@ def _mnist(data_dir, notes: list[str]):
 # --- calling the user's function ---------------------------------------------------------------
 
 
+def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Params | None:
+    """grad_fn's gradients on the problem, parsed; None with report.verdict "error" if it failed."""
+    out, error = _call(grad_fn, problem)
+    received = None
+    if error is None:
+        received, error, notes = as_gradients(out, problem.model.param_shapes())
+        report.notes += notes
+    if error is not None:
+        report.verdict, report.error = "error", error
+    return received
+
+
 def _call(grad_fn: Callable, problem: Problem) -> tuple[object, str | None]:
     """(grad_fn's result, None), or (None, what it raised and where)."""
     params = {k: v.copy() for k, v in problem.params.items()}
@@ -618,17 +630,11 @@ def check_gradients(
 
 def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> CheckReport:
     """The engine behind `check_gradients` (see the module docstring), on a validated problem."""
-    model = problem.model
     report = CheckReport(
         "pass", title=f"handgrad check: {problem.description}", notes=problem.notes
     )
-    out, error = _call(grad_fn, problem)
-    received = None
-    if error is None:
-        received, error, notes = as_gradients(out, model.param_shapes())
-        report.notes += notes
-    if error is not None:
-        report.verdict, report.error = "error", error
+    received = _received(grad_fn, problem, report)
+    if received is None:
         return report
     if warm_up is not None:
         warm_up.join()
@@ -1041,21 +1047,24 @@ def directional_check(
     Y: np.ndarray,
     rng: np.random.Generator,
     directions: int = 1,
+    loss: Callable | None = None,
 ) -> CheckReport:
-    """Shapes, finiteness and <g, d> against the loss's derivative along random directions."""
+    """Shapes, finiteness and <g, d> against the loss's derivative along random directions.
+
+    `loss(params, X, Y)`: the scalar whose gradient grad_fn computes (a penalised or masked
+    loss, as in `check_gradients`); default the model's own loss.
+    """
     dtype = np.result_type(*[np.asarray(v).dtype for v in params.values()])
     dtype = np.float32 if dtype == np.float32 else np.float64
     problem = make_problem(model, rng, 1, dtype, params, X, Y)
     report = CheckReport("pass", title=f"handgrad directional check: {problem.description}")
-    out, error = _call(grad_fn, problem)
-    received = None
-    if error is None:
-        received, error, notes = as_gradients(out, model.param_shapes())
-        report.notes += notes
-    if error is not None:
-        report.verdict, report.error = "error", error
+    received = _received(grad_fn, problem, report)
+    if received is None:
         return report
-    oracle = Oracle(model_loss(model, problem.X64, problem.Y64), None, EPS64)
+    if loss is None:
+        oracle = Oracle(model_loss(model, problem.X64, problem.Y64), None, EPS64)
+    else:
+        oracle = user_loss_oracle(loss, problem, report.notes)
     g, reports, _ = _shape_checked(problem, received)
     for key in model.param_shapes():
         if key in reports:

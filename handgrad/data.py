@@ -306,7 +306,9 @@ def _file_key(path: Path) -> tuple[str, int, int]:
 
 @functools.lru_cache(maxsize=4)  # a float32 train split is 188 MB
 def _load_pair(img_key: tuple, lab_key: tuple, scale: bool) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = _read_idx_cached(*img_key), _read_idx_cached(*lab_key)
+    # scaled images are cached as float32 below: their uint8 original (47 MB) is not kept too
+    read_images = _read_idx_cached.__wrapped__ if scale else _read_idx_cached
+    images, labels = read_images(*img_key), _read_idx_cached(*lab_key)
     img_path, lab_path = img_key[0], lab_key[0]
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise _fail(img_path, f"expected 28x28 images (magic 0x00000803), got shape {images.shape}")
@@ -315,8 +317,9 @@ def _load_pair(img_key: tuple, lab_key: tuple, scale: bool) -> tuple[np.ndarray,
     if len(labels) != len(images):
         raise _fail(lab_path, f"{len(labels)} labels but {img_path} has {len(images)} images")
     flat = images.reshape(len(images), -1)
-    if scale:
-        flat = flat.astype(np.float32) / np.float32(255)
+    if scale:  # divided in place: one float32 copy (188 MB for the train split), not two
+        flat = flat.astype(np.float32)
+        flat /= np.float32(255)
     labels = labels.astype(np.int64)
     flat.flags.writeable = labels.flags.writeable = False
     return flat, labels

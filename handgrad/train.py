@@ -8,20 +8,22 @@ What happens, in order:
 1. Options are validated and the data split (the first `train_size` MNIST training images train,
    the next `dev_size` are the dev split; the official 10,000 test images test). Nothing is
    written anywhere before this succeeds.
-2. The gate: the chosen formulation's gradient `handgrad.gradients(model, p, X, Y, formulation)`
-   is checked by `handgrad.check.check_gradients` on 32 training images, in float64, at the
-   initial parameters. A "fail" (or an "error") raises GateError and training never starts.
-   With weight decay or dropout (issue 7) the gate checks what the loop computes: the L2 term
-   added, and dropout's forward/backward (`handgrad.regularizers`) with one set of masks fixed,
-   against the penalised, masked loss (`regularizers.oracle_loss`, JAX autodiff + differences).
-3. The loop calls the formulation module's `forward`/`backward` (or, with dropout, the
-   regularizers' masked ones) directly on native-layout, contiguous float32 arrays (no per-step
-   validation or transposes), adds lambda W for weight decay, then the optimizer's `step` with
-   the scheduled learning rate (`optimizers.learning_rate`). With augment "affine" every epoch
-   trains on a fresh distorted copy of the training images (`handgrad.augment`).
+2. The gate: the gradient the loop will compute is checked by `handgrad.check.check_gradients`
+   on 32 training images, in float64, at the initial parameters. A "fail" (or an "error") raises
+   GateError and training never starts. With weight decay or dropout the gate checks what the
+   loop computes: the L2 term added, and dropout with one set of masks fixed, against the
+   penalised, masked loss (`regularizers.oracle_loss`, JAX autodiff + differences).
+3. The engine. "fast" (the default for the row and column formulations): `handgrad.fast`
+   evaluates the formulation's equations in buffers allocated once (float32, batch-major
+   activations, dropout folded into g'; tested equal to the formulation modules), and plain
+   (S)GD updates the parameters in place. "formulation" (per-neuron's only engine): the
+   formulation module's `forward`/`backward` (or, with dropout, `handgrad.regularizers`' masked
+   ones) on native-layout arrays. Either way: lambda W added for weight decay, then the
+   optimizer's `step` with the scheduled learning rate (`optimizers.learning_rate`). With
+   augment "affine" every epoch trains on a fresh distorted copy of the training images.
    Every `verify_every` steps a cheap random-direction check (`handgrad.check.directional_check`)
-   runs on the current parameters (the loop's code path, regularisers off: the check knows only
-   the plain loss); a mismatch raises VerificationError.
+   of the same gradient (the gate's loss and masks) runs at the current parameters; a mismatch
+   raises VerificationError.
 4. A non-finite loss or parameter raises DivergedError; the last checkpoint (written only while
    everything was finite) stays. With `out`, checkpoints are written every `checkpoint_every`
    steps and at the end; `resume` continues from one and ends with the same parameters, bit for
@@ -54,6 +56,7 @@ from handgrad.optimizers import SCHEDULES, get_optimizer, learning_rate
 from handgrad.recipes import RECIPES, Recipe, get_recipe, override
 
 GATE_BATCH = 32  # training images the gate and the periodic checks use
+EVAL_CHUNK = 2_048  # examples per forward pass when evaluating a whole split
 DTYPES = ("float32", "float64")
 FAST_FORMULATIONS = ("row", "column")  # the batch forms, whose equations handgrad.fast evaluates
 ENGINES = ("fast", "formulation")  # how the loop evaluates the formulation's equations
@@ -97,7 +100,8 @@ class TrainResult:
     dev_accuracy: float | None
     test_accuracy: float
     seconds: float  # wall clock of the whole call: data, gate, loop, evaluation, outputs
-    train_seconds: float  # the training loop alone (summed over resumed segments)
+    train_seconds: float  # the training loop alone, without the history's evaluation passes
+    # (summed over resumed segments)
     steps: int
     config: dict
     seed: int
@@ -363,23 +367,29 @@ def _regularised(recipe: Recipe) -> str:
     return " with " + " and ".join(what) if what else ""
 
 
+def _checked_loss(model: Model, recipe: Recipe, m: int, seed: int):
+    """(loss, masks) the checks differentiate: None, None for the plain loss; with dropout or
+    weight decay `regularizers.oracle_loss` (JAX autodiff of the penalised loss) with one set of
+    dropout masks for m examples, drawn once per run from (seed, 6) and fixed."""
+    if not (recipe.dropout or recipe.weight_decay):
+        return None, None
+    rng = np.random.default_rng((seed, 6))
+    masks = regularizers.dropout_masks(model, m, recipe.dropout, rng, np.float64)
+    masks = masks if recipe.dropout else {}
+    return regularizers.oracle_loss(model, masks, recipe.weight_decay), masks
+
+
 def _gate(
-    model: Model, formulation: str, params64: Params, X64, Y64, seed: int, recipe: Recipe, engine
+    model: Model, formulation: str, params64: Params, X64, Y64, seed, recipe, engine, checked
 ):
     """check_gradients on the gradient training uses (regularised, masks fixed); GateError if wrong.
 
-    With dropout or weight decay the oracle is `regularizers.oracle_loss` (JAX autodiff of the
-    penalised loss with the same dropout masks) and finite differences of it.
+    `checked` = `_checked_loss(...)`: with dropout or weight decay the oracles are JAX autodiff and
+    finite differences of the penalised loss with the same dropout masks.
     """
     from handgrad import check
 
-    loss, masks = None, None
-    if recipe.dropout or recipe.weight_decay:
-        m = X64.shape[1 - model.class_axis]
-        rng = np.random.default_rng((seed, 6))
-        masks = regularizers.dropout_masks(model, m, recipe.dropout, rng, np.float64)
-        masks = masks if recipe.dropout else {}
-        loss = regularizers.oracle_loss(model, masks, recipe.weight_decay)
+    loss, masks = checked
     grad_fn = _trained_gradient(model, formulation, recipe, masks, engine)
     report = check.check_gradients(
         grad_fn, model, params=params64, X=X64, Y=Y64, seed=seed, loss=loss
@@ -394,22 +404,21 @@ def _gate(
     return report
 
 
-def _directional(model, formulation, params64, X64, Y64, rng, step: int, recipe: Recipe, engine):
-    """The cheap periodic check; VerificationError on a mismatch.
+def _directional(model, formulation, params64, X64, Y64, rng, step, recipe, engine, checked):
+    """The cheap periodic check of the gradient training uses (the gate's loss and masks);
+    VerificationError on a mismatch."""
+    from handgrad import check
 
-    `directional_check` differentiates the model's plain loss, so with regularisation on it
-    checks the training code path with the regularisers switched off (no masks, lambda = 0).
-    """
-    from handgrad import check, recipes
-
-    plain = recipes.override(recipe, weight_decay=0.0)
-    grad_fn = _trained_gradient(model, formulation, plain, {}, engine)
-
-    report = check.directional_check(grad_fn, model, params64, X64, Y64, rng, directions=1)
+    loss, masks = checked
+    grad_fn = _trained_gradient(model, formulation, recipe, masks, engine)
+    report = check.directional_check(
+        grad_fn, model, params64, X64, Y64, rng, directions=1, loss=loss
+    )
     if report.verdict in ("fail", "error"):
         raise VerificationError(
-            f"verify: at step {step} {_what(formulation, engine)} no longer matches the "
-            f"directional derivative (verdict {report.verdict}); training stopped\n{report}",
+            f"verify: at step {step} {_what(formulation, engine)}{_regularised(recipe)} no longer "
+            f"matches the directional derivative (verdict {report.verdict}); training stopped\n"
+            f"{report}",
             report,
             step,
         )
@@ -585,6 +594,7 @@ def train(
         splits.train[0][gate_idx], train_labels[gate_idx], model.layout, np.float64
     )
     gate_report = None
+    checked = _checked_loss(model, recipe, len(gate_idx), seed) if verify or verify_every else None
     if verify:
         report = _gate(
             model,
@@ -595,6 +605,7 @@ def train(
             seed,
             recipe,
             engine,
+            checked,
         )
         gate_report = report.to_json()
         say(
@@ -619,15 +630,23 @@ def train(
         )
 
     def record(cache: dict | None) -> None:
-        """History at the current step: loss and accuracy on the training split, dev accuracy."""
+        """History at the current step: loss and accuracy on the training split, dev accuracy.
+
+        Its time (a forward pass over the training split) is counted apart from training's."""
+        nonlocal history_seconds
         if s.history["step"] and s.history["step"][-1] == s.step:
             return
-        cache = cache or module.forward(native, s.params, X)
-        loss = native.loss.value(cache[f"Z{L}"], Y, axis)
+        started = time.perf_counter()
+        if cache is not None:
+            loss = native.loss.value(cache[f"Z{L}"], Y, axis)
+            predicted = cache[f"A{L}"].argmax(axis)
+        else:
+            loss, predicted = _evaluate(module, native, s.params, X, Y)
         if not math.isfinite(loss):
             raise diverged(f"the training loss became {loss}", s.step)
-        accuracy = float(np.mean(cache[f"A{L}"].argmax(axis) == train_labels))
+        accuracy = float(np.mean(predicted == train_labels))
         dev_acc = _accuracy(module, native, s.params, *dev) if dev else None
+        history_seconds += time.perf_counter() - started
         for key, value in zip(s.history, (s.step, loss, accuracy, dev_acc), strict=True):
             s.history[key].append(value)
         bar.set_postfix(
@@ -658,6 +677,7 @@ def train(
     sgd_like = recipe.optimizer in ("gd", "sgd")  # theta -= lr g: updated in place (fast engine)
     if quick:  # buffers for every step, allocated once (no gathered copies with a full batch)
         ws = fast.workspace(native, B or n, float_t, gather=not full)
+    history_seconds = 0.0  # spent in record(): evaluation, not training
     loop_start = time.perf_counter()
     try:
         # Overflow in a diverging run is reported by the finiteness checks below, not as warnings.
@@ -731,11 +751,20 @@ def train(
                 if verify_every and s.step % verify_every == 0:
                     p64 = _relayout(s.params, native, model, np.float64)
                     _directional(
-                        model, formulation, p64, X64, Y64, s.check_rng, s.step, recipe, engine
+                        model,
+                        formulation,
+                        p64,
+                        X64,
+                        Y64,
+                        s.check_rng,
+                        s.step,
+                        recipe,
+                        engine,
+                        checked,
                     )
                 if checkpoint_every and s.step % checkpoint_every == 0:
-                    save_checkpoint(s.seconds + time.perf_counter() - loop_start)
-            train_seconds = s.seconds + time.perf_counter() - loop_start
+                    save_checkpoint(s.seconds + time.perf_counter() - loop_start - history_seconds)
+            train_seconds = s.seconds + time.perf_counter() - loop_start - history_seconds
             record(None)  # the final point
     finally:
         bar.close()
@@ -770,9 +799,25 @@ def train(
     return result
 
 
+def _evaluate(module, native: Model, params: Params, X: np.ndarray, Y=None) -> tuple:
+    """(mean loss or None, predicted classes) over X in chunks of EVAL_CHUNK examples, so that a
+    pass over 60,000 images never holds more than one chunk's activations."""
+    L, axis = native.depth, native.class_axis
+    n = X.shape[1 - axis]
+    total, predictions = 0.0, []
+    for start in range(0, n, EVAL_CHUNK):
+        rows = slice(start, start + EVAL_CHUNK)
+        part = (slice(None), rows) if axis == 0 else (rows,)
+        cache = module.forward(native, params, X[part])
+        if Y is not None:  # each chunk's mean, weighted by its size
+            total += native.loss.value(cache[f"Z{L}"], Y[part], axis) * len(range(n)[rows])
+        predictions.append(cache[f"A{L}"].argmax(axis))
+    return (total / n if Y is not None else None), np.concatenate(predictions)
+
+
 def _predictions(module, native: Model, params: Params, X: np.ndarray) -> np.ndarray:
     """argmax of A^L over the class axis."""
-    return module.forward(native, params, X)[f"A{native.depth}"].argmax(native.class_axis)
+    return _evaluate(module, native, params, X)[1]
 
 
 def _accuracy(module, native: Model, params: Params, X: np.ndarray, Y_or_labels) -> float:

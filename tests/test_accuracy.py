@@ -20,7 +20,7 @@ from handgrad.formulations import gradients
 from handgrad.models import init_params, parse_model
 from handgrad.optimizers import Adam, Momentum, get_optimizer, learning_rate
 from handgrad.recipes import RECIPES, get_recipe
-from handgrad.train import ENGINES, GateError, list_recipes, train
+from handgrad.train import ENGINES, GateError, VerificationError, list_recipes, train
 from reference import central_differences
 
 SIZES = (12, 7, 5, 3)  # small: the checks compile and run in a second or two
@@ -272,6 +272,17 @@ def test_the_gate_refuses_dropout_without_its_mask_in_the_backward_pass(monkeypa
     with pytest.raises(GateError, match="dropout") as refused:
         train(SMALL, progress=False, figures=False, engine=engine)
     assert refused.value.report.verdict == "fail"
+
+
+def test_verify_every_checks_the_regularised_gradient(monkeypatch):
+    # the gate passes; after step 1 dropout's mask drops out of the backward pass
+    def break_dropout(step, params):
+        if step == 1:
+            monkeypatch.setattr(fast, "_drop", _forget_the_mask_in_backward)
+
+    with pytest.raises(VerificationError, match=r"at step 2 .* with dropout") as stopped:
+        train(SMALL, progress=False, figures=False, verify_every=2, callback=break_dropout)
+    assert stopped.value.step == 2 and stopped.value.report.verdict == "fail"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
