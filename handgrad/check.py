@@ -351,6 +351,7 @@ def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Param
         report.notes += notes
     if error is not None:
         report.verdict, report.error = "error", error
+        return None
     return received
 
 

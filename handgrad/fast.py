@@ -16,12 +16,17 @@ The math is theirs, quoted in those modules, and `tests/test_bench.py` checks th
   vector of ones (BLAS gemv), straight into its gradient buffer.
 - `scale` multiplies dZ^L (which carries the 1/m), so `sgd_step` gets lr * gradient from the products
   and updates each parameter with one in-place subtraction.
+- Dropout (`masks`, as `handgrad.regularizers` draws them): A^l := g(Z^l) * M^l in place, and M^l is
+  folded into the stored g'(Z^l), so the backward pass is still one multiply per layer.
 - A large batch is processed in chunks of `chunk` examples: a chunk of X is still in cache when
   dW^1 = dZ^1T X reads it again, so X streams from memory once per step instead of twice. Gradients
   add over chunks; the 1/m of the whole batch stays in dZ^L.
 
-Non-goals: optimizers other than (S)GD (use `backprop` and update from `Workspace.grads`), tuning for
-float64 (it works), validation in the hot path (`gradients` validates; the others trust their caller).
+`handgrad.train` runs its "fast" engine on `backprop` (any optimizer reads `Workspace.grads`; plain
+(S)GD passes scale = lr and subtracts in place, as `sgd_step` does).
+
+Non-goals: tuning for float64 (it works), validation in the hot path (`gradients` validates; the
+others trust their caller).
 """
 
 from __future__ import annotations
