@@ -129,9 +129,9 @@ def oracle_loss(model: Model, masks: dict, weight_decay: float):
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
 
-    from reference.jax_models import _activation
+    from reference.jax_models import jax_activation
 
-    g = _activation(model.hidden, model.alpha)
+    g = jax_activation(model.hidden, model.alpha)
     column, L = model.layout == "column", model.depth
     axis = 0 if column else 1
     M = {k: jnp.asarray(v, jnp.float64) for k, v in masks.items()}

@@ -6,7 +6,7 @@ Float64 (`jax_enable_x64`) and the highest matmul precision are switched on at i
 
 ReLU is `jnp.where(z > 0, z, 0)`, whose JAX derivative at exactly z = 0 is 0, the documents'
 `Z > 0` convention; `jnp.maximum(z, 0)` would give 0.5 there and disagree with every document.
-ELU's derivative at 0 is alpha (the z <= 0 branch), as in handgrad; see `_activation` for how.
+ELU's derivative at 0 is alpha (the z <= 0 branch), as in handgrad; see `jax_activation` for how.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_default_matmul_precision", "highest")
 
 
-def _activation(hidden: str, alpha) -> Callable:
+def jax_activation(hidden: str, alpha) -> Callable:
+    """The hidden activation g as a JAX function (ELU's alpha may be traced); public for oracles
+    built on top of this module, such as `handgrad.regularizers.oracle_loss`."""
     if hidden == "sigmoid":
         return jax.nn.sigmoid
     if hidden == "relu":
@@ -55,7 +57,7 @@ def _masked_loss_fn(hidden: str, output: str, layout: str) -> Callable:
     class_axis, batch_axis = (0, 1) if column else (1, 0)
 
     def loss(params: Mapping, X, Y, class_mask, example_mask, m, alpha) -> jax.Array:
-        g = _activation(hidden, alpha)  # alpha is traced: one compilation serves every ELU alpha
+        g = jax_activation(hidden, alpha)  # alpha is traced: one compilation serves every ELU alpha
         L = len(params) // 2
         A = X
         for l in range(1, L + 1):
