@@ -12,18 +12,24 @@ The math is theirs, quoted in those modules, and `tests/test_bench.py` checks th
   Z^l and dZ^L overwrites Z^L. g'(Z^l) is kept from the forward pass where that is cheaper than
   recomputing it (ReLU: the 0/1 mask Z > 0, which also gives A = Z * mask; ELU: where Z > 0 and
   alpha e^Z) or read off A^l (sigmoid: A (1 - A)).
+- Every product is one BLAS call (scipy.linalg.blas gemm; gemv for the bias sums) on views, never
+  copies: C := alpha A B + beta C. beta = 1 adds a chunk's gradient to the chunks' before it, and
+  lets `sgd_step` update the parameters straight from the products: W^l := W^l - (lr/m) dZ^lT A^(l-1)
+  (alpha = -1, with lr/m in dZ^L), once dA^(l-1) = dZ^l W^l has read W^l. NumPy's matmul would need
+  a gradient buffer and a pass over it for the same update. Only scipy's BLAS runs in the step:
+  NumPy's OpenBLAS is a second library with its own thread pool, and the two pools spin against each
+  other on 2 cores.
 - The bias is added in place to the product; db^l = dZ^l summed over the batch is a product with a
-  vector of ones (BLAS gemv), straight into its gradient buffer.
-- `scale` multiplies dZ^L (which carries the 1/m), so `sgd_step` gets lr * gradient from the products
-  and updates each parameter with one in-place subtraction.
+  vector of ones (gemv), straight into its gradient (or its parameter).
+- `scale` multiplies dZ^L (which carries the 1/m): lr for plain (S)GD.
 - Dropout (`masks`, as `handgrad.regularizers` draws them): A^l := g(Z^l) * M^l in place, and M^l is
   folded into the stored g'(Z^l), so the backward pass is still one multiply per layer.
 - A large batch is processed in chunks of `chunk` examples: a chunk of X is still in cache when
   dW^1 = dZ^1T X reads it again, so X streams from memory once per step instead of twice. Gradients
   add over chunks; the 1/m of the whole batch stays in dZ^L.
 
-`handgrad.train` runs its "fast" engine on `backprop` (any optimizer reads `Workspace.grads`; plain
-(S)GD passes scale = lr and subtracts in place, as `sgd_step` does).
+`handgrad.train` runs its "fast" engine on `sgd_step` for plain (S)GD and on `backprop` for every
+other optimizer (which reads `Workspace.grads`).
 
 Non-goals: tuning for float64 (it works), validation in the hot path (`gradients` validates; the
 others trust their caller).
@@ -35,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
+from scipy.linalg import blas
 
 from handgrad.models import Model, Params, check_inputs
 
@@ -47,16 +54,17 @@ class Workspace:
 
     model: Model
     rows: int  # examples per chunk: min(batch size, chunk)
-    H: list[np.ndarray]  # H[l] (rows x n_l), hidden l: Z^l, then A^l; then dA^(l) / dZ^l in dH
+    H: list[np.ndarray]  # H[l] (rows x n_l), hidden l: Z^l, then A^l
     dH: list[np.ndarray]  # dH[l] (rows x n_l), hidden l: dA^l, then dZ^l
     T: list[np.ndarray]  # T[l] (rows x n_l): g'(Z^l) (ReLU mask, ELU's alpha e^Z)
     mask: list[np.ndarray]  # mask[l] (rows x n_l) bool: Z^l > 0 (ELU)
-    out: np.ndarray  # (n_L x rows): Z^LT, then dZ^LT (class-major)
-    out_T: np.ndarray  # (n_L x rows): sigma'(Z^L) at an MSE output
-    top: np.ndarray  # (1 x rows): max and sum of each example's logits (softmax)
+    out: np.ndarray  # n_L * rows: Z^LT, then dZ^LT (class-major n_L x r, see `_class_major`)
+    out_T: np.ndarray  # n_L * rows: sigma'(Z^L) at an MSE output
+    top: np.ndarray  # rows: max and sum of each example's logits (softmax)
     ones: np.ndarray  # (rows,): sums over the batch as products
-    grads: Params  # (scale times) dC/dparams, model layout: what a step computes
-    partial: Params  # one chunk's contribution, added into `grads` when there are several
+    grads: Params  # (scale times) dC/dparams, model layout: what `backprop` computes
+    gemm: object = field(repr=False)  # BLAS gemm and gemv of the workspace's dtype
+    gemv: object = field(repr=False)
     X: np.ndarray = field(repr=False)  # (batch x n_0): a gathered mini-batch
     Y: np.ndarray = field(repr=False)  # (batch x n_L)
 
@@ -71,7 +79,7 @@ def workspace(
     if batch_size < 1 or chunk < 1:
         raise ValueError(f"batch_size and chunk must be >= 1, got {batch_size} and {chunk}")
     rows, sizes, nL = min(batch_size, chunk), model.sizes[:-1], model.sizes[-1]
-    shapes = model.param_shapes()
+    gemm, gemv = blas.get_blas_funcs(("gemm", "gemv"), dtype=np.dtype(dtype))
     return Workspace(
         model=model,
         rows=rows,
@@ -79,15 +87,43 @@ def workspace(
         dH=[np.empty((rows, n), dtype) for n in sizes],
         T=[np.empty((rows, n), dtype) for n in sizes],
         mask=[np.empty((rows, n), bool) for n in sizes],
-        out=np.empty((nL, rows), dtype),
-        out_T=np.empty((nL, rows), dtype),
-        top=np.empty((1, rows), dtype),
+        out=np.empty(nL * rows, dtype),
+        out_T=np.empty(nL * rows, dtype),
+        top=np.empty(rows, dtype),
         ones=np.ones(rows, dtype),
-        grads={k: np.empty(s, dtype) for k, s in shapes.items()},
-        partial={k: np.empty(s, dtype) for k, s in shapes.items()},
+        grads={k: np.empty(s, dtype) for k, s in model.param_shapes().items()},
+        gemm=gemm,
+        gemv=gemv,
         X=np.empty((batch_size if gather else 0, model.sizes[0]), dtype),
         Y=np.empty((batch_size if gather else 0, nL), dtype),
     )
+
+
+def _class_major(buffer: np.ndarray, n: int, r: int) -> np.ndarray:
+    """An (n x r) contiguous matrix at the start of a flat buffer (any r up to the workspace's)."""
+    return buffer[: n * r].reshape(n, r)
+
+
+def _gemm(ws: Workspace, alpha: float, A, B, beta: float, C: np.ndarray) -> None:
+    """C := alpha A B + beta C in place, one BLAS gemm on the views as they are.
+
+    BLAS reads Fortran order; a C-ordered matrix is the Fortran-ordered transpose of itself, so a
+    C-ordered C is computed as C^T = B^T A^T and an operand in the other order is passed with its
+    transpose flag set. Nothing is copied (a strided operand would be, by scipy; C never is).
+    """
+    if not C.flags.f_contiguous:
+        A, B, C = B.T, A.T, C.T
+    a, trans_a = (A, 0) if A.flags.f_contiguous else (A.T, 1)
+    b, trans_b = (B, 0) if B.flags.f_contiguous else (B.T, 1)
+    if ws.gemm(alpha, a, b, beta, C, trans_a, trans_b, 1) is not C:
+        raise RuntimeError(f"BLAS gemm did not write in place (dtype {C.dtype}, {ws.model.layout})")
+
+
+def _sums(ws: Workspace, alpha: float, dZ: np.ndarray, beta: float, y: np.ndarray) -> None:
+    """y := alpha dZ^T 1 + beta y in place: dZ (r x n) summed over the batch, one BLAS gemv."""
+    a, trans = (dZ, 1) if dZ.flags.f_contiguous else (dZ.T, 0)
+    if ws.gemv(alpha, a, ws.ones[: len(dZ)], beta, y, 0, 1, 0, 1, trans, 1) is not y:
+        raise RuntimeError(f"BLAS gemv did not write in place (dtype {y.dtype})")
 
 
 def _activate(model: Model, ws: Workspace, l: int, Z: np.ndarray) -> None:
@@ -137,18 +173,22 @@ def _times_g_prime(model: Model, ws: Workspace, l: int, dA: np.ndarray, dropped:
 
 
 def _output_delta(model: Model, ws: Workspace, Z: np.ndarray, Y: np.ndarray, c: float) -> None:
-    """dZ^L = scale dC/dZ^L in place over the class-major Z^L, with c = scale / m; Y class-major."""
+    """dZ^L = scale dC/dZ^L in place over the class-major Z^L, with c = scale / m; Y class-major.
+
+    The max and sum over classes are ufunc reductions (np.max and np.sum add a Python layer).
+    """
+    r = Z.shape[1]
     if model.output == "softmax":  # (softmax(Z) - Y) c
-        top = ws.top[:, : Z.shape[1]]
-        np.max(Z, axis=0, keepdims=True, out=top)
+        top = ws.top[:r].reshape(1, r)
+        np.maximum.reduce(Z, axis=0, keepdims=True, out=top)
         np.subtract(Z, top, out=Z)
         np.exp(Z, out=Z)
-        np.sum(Z, axis=0, keepdims=True, out=top)
+        np.add.reduce(Z, axis=0, keepdims=True, out=top)
         np.divide(Z, top, out=Z)
         np.subtract(Z, Y, out=Z)
         np.multiply(Z, c, out=Z)
     else:  # mse: 2 c (sigma(Z) - Y) sigma'(Z), sigma' = A (1 - A)
-        T = ws.out_T[:, : Z.shape[1]]
+        T = _class_major(ws.out_T, len(Z), r)
         special.expit(Z, out=Z)
         np.subtract(1, Z, out=T)
         np.multiply(T, Z, out=T)
@@ -157,36 +197,57 @@ def _output_delta(model: Model, ws: Workspace, Z: np.ndarray, Y: np.ndarray, c: 
         np.multiply(Z, 2 * c, out=Z)
 
 
-def _chunk(model, params: Params, X, Y, c: float, ws: Workspace, G: Params, M: dict) -> None:
-    """Forward and backward over one chunk (batch-major X, Y, masks M), gradients written into G."""
+def _forward(model: Model, params: Params, X: np.ndarray, ws: Workspace, M: dict) -> np.ndarray:
+    """Z^L of one chunk (batch-major X, masks M), class-major (n_L x r) in the workspace."""
     L, r, column = model.depth, len(X), model.layout == "column"
     A = X
     for l in range(1, L):  # Z^l = A^(l-1) W^l + b^l  (column: A^(l-1)T W^lT + b^lT), batch-major
         W, b, Z = params[f"W{l}"], params[f"b{l}"], ws.H[l][:r]
-        np.matmul(A, W.T if column else W, out=Z)
+        _gemm(ws, 1.0, A, W.T if column else W, 0.0, Z)
         np.add(Z, b.T if column else b, out=Z)
         _activate(model, ws, l, Z)
         if M:
             _drop(model, ws, l, Z, M[f"M{l}"])
         A = Z
-    W, b, ZL = params[f"W{L}"], params[f"b{L}"], ws.out[:, :r]  # the output layer, class-major
-    np.matmul(W if column else W.T, A.T, out=ZL)
+    W, b = params[f"W{L}"], params[f"b{L}"]  # the output layer, class-major
+    ZL = _class_major(ws.out, model.sizes[-1], r)
+    _gemm(ws, 1.0, W if column else W.T, A.T, 0.0, ZL)
     np.add(ZL, b if column else b.T, out=ZL)
+    return ZL
+
+
+def _chunk(model, params, X, Y, c, ws, M: dict, into: Params, alpha: float, beta: float) -> None:
+    """Forward and backward over one chunk (batch-major X, Y, masks M).
+
+    Each dW^l, db^l goes into `into` as alpha * (scale times) the gradient + beta * what is there:
+    the gradient (into = ws.grads, alpha = 1, beta = 0), a sum over chunks (beta = 1) or, with
+    into = params, alpha = -1, beta = 1, the SGD update itself (W^l is read by dA^(l-1) first).
+    """
+    L, r, column = model.depth, len(X), model.layout == "column"
+    ZL = _forward(model, params, X, ws, M)
     _output_delta(model, ws, ZL, Y.T, c)
-    ones, dZ = ws.ones[:r], ZL.T  # dZ^L as a batch-major view
-    for l in range(L, 0, -1):  # dZ batch-major (r x n_l)
-        A_prev, W, db = (ws.H[l - 1][:r] if l > 1 else X), params[f"W{l}"], G[f"b{l}"]
-        if column:  # dW^l = dZ^l A^(l-1)T, db^l = dZ^l 1
-            np.matmul(dZ.T, A_prev, out=G[f"W{l}"])
-            np.matmul(ones, dZ, out=db[:, 0])
-        else:  # dW^l = A^(l-1)T dZ^l, db^l = 1T dZ^l
-            np.matmul(A_prev.T, dZ, out=G[f"W{l}"])
-            np.matmul(ones, dZ, out=db[0])
-        if l > 1:  # dZ^(l-1) = dZ^l W^lT * g'(Z^(l-1))  (column: W^lT dZ^l, transposed)
+    dZ = ZL.T  # dZ^L as a batch-major view (r x n_L)
+    for l in range(L, 0, -1):
+        A_prev, W = (ws.H[l - 1][:r] if l > 1 else X), params[f"W{l}"]
+        if l > 1:  # dA^(l-1) = dZ^l W^l  (column; row: dZ^l W^lT), before W^l may change
             dA = ws.dH[l - 1][:r]
-            np.matmul(dZ, W if column else W.T, out=dA)
+            _gemm(ws, 1.0, dZ, W if column else W.T, 0.0, dA)
+        dW, db = into[f"W{l}"], into[f"b{l}"]
+        if column:  # dW^l = dZ^lT A^(l-1) (the batch-major transpose of dZ^l A^(l-1)T)
+            _gemm(ws, alpha, dZ.T, A_prev, beta, dW)
+        else:  # dW^l = A^(l-1)T dZ^l
+            _gemm(ws, alpha, A_prev.T, dZ, beta, dW)
+        _sums(ws, alpha, dZ, beta, db[:, 0] if column else db[0])  # db^l: dZ^l summed over m
+        if l > 1:  # dZ^(l-1) = dA^(l-1) * g'(Z^(l-1))
             _times_g_prime(model, ws, l - 1, dA, bool(M))
             dZ = dA
+
+
+def _chunks(m: int, ws: Workspace, masks: dict | None):
+    """(start, stop, masks of the chunk) over a batch of m examples, ws.rows at a time."""
+    for start in range(0, m, ws.rows):
+        stop = min(start + ws.rows, m)
+        yield start, stop, ({k: v[start:stop] for k, v in masks.items()} if masks else {})
 
 
 def backprop(
@@ -202,32 +263,52 @@ def backprop(
 
     `masks` {"M1": ..., "M(L-1)"} (each m x n_l, batch-major): dropout on the hidden layers, as in
     `handgrad.regularizers` (A^l = g(Z^l) * M^l). No validation: params must be in the model's
-    layout and dtype; any m works (in chunks).
+    layout and the workspace's dtype; any m works (in chunks, each added to the ones before).
     """
-    m = len(X)
-    c = scale / m
-    for start in range(0, m, ws.rows):
-        stop = min(start + ws.rows, m)
-        G = ws.grads if start == 0 else ws.partial
-        M = {k: v[start:stop] for k, v in masks.items()} if masks else {}
-        _chunk(model, params, X[start:stop], Y[start:stop], c, ws, G, M)
-        if start:
-            for key, g in ws.grads.items():
-                np.add(g, G[key], out=g)
-    return ws.grads
+    c, G = scale / len(X), ws.grads
+    for start, stop, M in _chunks(len(X), ws, masks):
+        _chunk(model, params, X[start:stop], Y[start:stop], c, ws, M, G, 1.0, float(start > 0))
+    return G
 
 
 def sgd_step(
-    model: Model, params: Params, X: np.ndarray, Y: np.ndarray, lr: float, ws: Workspace
+    model: Model,
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    lr: float,
+    ws: Workspace,
+    masks: dict | None = None,
 ) -> None:
-    """theta := theta - lr dC/dtheta for every parameter, in place; X, Y batch-major.
+    """theta := theta - lr dC/dtheta for every parameter, in place; X, Y (and masks) batch-major.
 
-    (Updating straight from the product with scipy's BLAS gemm, beta = 1, is one pass less, but
-    scipy's OpenBLAS and NumPy's keep two thread pools that spin against each other: 8x slower.)
+    A batch of one chunk is updated straight from the products (beta = 1; see `_chunk`); a larger
+    batch needs its whole gradient before any parameter moves: `backprop`, then one subtraction.
     """
-    backprop(model, params, X, Y, ws, scale=lr)
+    if len(X) <= ws.rows:
+        M = masks or {}
+        _chunk(model, params, X, Y, lr / len(X), ws, M, params, -1.0, 1.0)
+        return
+    grads = backprop(model, params, X, Y, ws, scale=lr, masks=masks)
     for key, p in params.items():
-        np.subtract(p, ws.grads[key], out=p)
+        np.subtract(p, grads[key], out=p)
+
+
+def evaluate(
+    model: Model, params: Params, X: np.ndarray, ws: Workspace, Y: np.ndarray | None = None
+) -> tuple[float | None, np.ndarray]:
+    """(mean loss, or None without Y; the predicted classes) of X (m x n_0), Y (m x n_L), batch-major.
+
+    The forward pass alone, ws.rows examples at a time; a prediction is the argmax of Z^L (the
+    output activation is monotonic). Training evaluates with this, so its process runs one BLAS.
+    """
+    total, predicted = 0.0, np.empty(len(X), np.intp)
+    for start, stop, _ in _chunks(len(X), ws, None):
+        Z = _forward(model, params, X[start:stop], ws, {})
+        if Y is not None:  # each chunk's mean, weighted by its size
+            total += model.loss.value(Z, Y[start:stop].T, 0) * (stop - start)
+        np.argmax(Z, axis=0, out=predicted[start:stop])
+    return (total / len(X) if Y is not None else None), predicted
 
 
 def sgd_epoch(

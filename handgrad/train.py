@@ -532,7 +532,10 @@ def train(
     native = model.with_layout(module.NATIVE_LAYOUT)  # the loop runs in the formulation's layout
     axis, L, float_t = native.class_axis, model.depth, np.dtype(dtype)
     train_labels = splits.train[1]
-    dev = _native_batch(*splits.dev, native.layout, float_t) if splits.dev else None
+    dev = (
+        (*_native_batch(*splits.dev, native.layout, float_t), splits.dev[1]) if splits.dev else None
+    )
+    dev_rows = np.asarray(splits.dev[0], float_t) if splits.dev and quick else None
     optimizer = get_optimizer(recipe.optimizer, recipe.momentum)
     n, B = recipe.train_size, recipe.batch_size
     full = B is None
@@ -640,12 +643,17 @@ def train(
         if cache is not None:
             loss = native.loss.value(cache[f"Z{L}"], Y, axis)
             predicted = cache[f"A{L}"].argmax(axis)
+        elif quick:  # the engine's own forward pass: NumPy's BLAS stays idle (handgrad.fast)
+            loss, predicted = fast.evaluate(native, s.params, X_rows, ws, Y_rows)
         else:
             loss, predicted = _evaluate(module, native, s.params, X, Y)
         if not math.isfinite(loss):
             raise diverged(f"the training loss became {loss}", s.step)
         accuracy = float(np.mean(predicted == train_labels))
-        dev_acc = _accuracy(module, native, s.params, *dev) if dev else None
+        if dev and quick:
+            dev_acc = float(np.mean(fast.evaluate(native, s.params, dev_rows, ws)[1] == dev[2]))
+        else:
+            dev_acc = _accuracy(module, native, s.params, *dev[:2]) if dev else None
         history_seconds += time.perf_counter() - started
         for key, value in zip(s.history, (s.step, loss, accuracy, dev_acc), strict=True):
             s.history[key].append(value)
@@ -717,9 +725,11 @@ def train(
                     if masks and column:  # batch-major, as handgrad.fast reads them
                         masks = {k: v.T for k, v in masks.items()}
                     in_place = sgd_like and not recipe.weight_decay
-                    back = fast.backprop(
-                        native, s.params, Xb, Yb, ws, scale=lr if in_place else 1.0, masks=masks
-                    )
+                    if in_place:  # theta -= lr dC/dtheta, from the products (handgrad.fast)
+                        fast.sgd_step(native, s.params, Xb, Yb, lr, ws, masks)
+                        back = s.params  # a non-finite gradient reaches every b
+                    else:
+                        back = fast.backprop(native, s.params, Xb, Yb, ws, masks=masks)
                     finite = all(np.isfinite(back[f"b{l}"]).all() for l in range(1, L + 1))
                 elif masks:
                     if s.step % recipe.display_every == 0:
@@ -736,10 +746,7 @@ def train(
                     back = {k: back["d" + k] for k in keys}
                 if not finite:  # NaN reaches every db
                     raise diverged("the gradient became non-finite", s.step + 1)
-                if quick and in_place:  # theta -= lr dC/dtheta, with lr already in the products
-                    for k, p in s.params.items():
-                        np.subtract(p, back[k], out=p)
-                else:
+                if not (quick and in_place):  # (SGD in place is done: fast.sgd_step)
                     grads = dict(back)
                     if recipe.weight_decay:
                         grads = regularizers.add_l2_gradient(grads, s.params, recipe.weight_decay)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handgrad import bench, cli, data, fast, regularizers
+from handgrad import bench, cli, column_major, data, fast, regularizers, row_major
 from handgrad.activations import HIDDEN
 from handgrad.commands.bench import format_table
 from handgrad.formulations import gradients
@@ -95,6 +95,54 @@ def test_sgd_epoch_is_gradient_descent_over_the_gathered_batches(layout, chunk):
     ws = fast.workspace(model, B, chunk=chunk)
     fast.sgd_epoch(model, params, images, targets, order, B, lr, ws)
     _assert_close(params, expected)
+
+
+@pytest.mark.parametrize(
+    ("hidden", "output", "layout"), list(itertools.product(HIDDEN, OUTPUTS, LAYOUTS))
+)
+@pytest.mark.parametrize("dropout", [0.0, 0.4])
+def test_the_fused_sgd_step_is_params_minus_lr_times_the_gradient(hidden, output, layout, dropout):
+    # one chunk: W^l := W^l - lr dW^l inside the products (beta = 1), after dA^(l-1) read W^l
+    model = Model(hidden, output, layout, (9, 6, 5, 4), alpha=0.7)
+    params, X, Y = _problem(model, m=37)
+    masks = regularizers.dropout_masks(model, 37, dropout, np.random.default_rng(2), F32)
+    masks = masks if dropout else None
+    g = fast.gradients(model, params, X, Y, masks)
+    lr = 0.3
+    expected = {k: v - F32(lr) * g[k] for k, v in params.items()}
+    column = layout == "column"
+    Xb, Yb = (X.T, Y.T) if column else (X, Y)
+    masks_b = {k: v.T if column else v for k, v in (masks or {}).items()}
+    before = {k: v.copy() for k, v in params.items()}
+    fast.sgd_step(model, params, Xb, Yb, lr, fast.workspace(model, 37), masks_b)
+    for key in params:
+        np.testing.assert_allclose(params[key], expected[key], rtol=1e-5, atol=1e-6, err_msg=key)
+        assert not np.array_equal(params[key], before[key]), key  # every parameter moved
+
+
+@pytest.mark.parametrize(
+    ("hidden", "output", "layout"), list(itertools.product(HIDDEN, OUTPUTS, LAYOUTS))
+)
+def test_fast_evaluation_is_the_formulations_loss_and_predictions(hidden, output, layout):
+    # 37 examples in chunks of 8: the loss is each chunk's mean weighted by its size
+    model = Model(hidden, output, layout, (9, 6, 5, 4), alpha=0.7)
+    params, X, Y = _problem(model, m=37)
+    module = row_major if layout == "row" else column_major
+    Z = module.forward(model, params, X)[f"Z{model.depth}"]
+    axis = model.class_axis
+    Xb, Yb = (X, Y) if layout == "row" else (X.T, Y.T)
+    loss, predicted = fast.evaluate(model, params, Xb, fast.workspace(model, 37, chunk=8), Yb)
+    assert loss == pytest.approx(model.loss.value(Z, Y, axis), rel=1e-5)
+    np.testing.assert_array_equal(predicted, Z.argmax(axis))
+    assert fast.evaluate(model, params, Xb, fast.workspace(model, 37))[0] is None
+
+
+def test_a_parameter_in_another_dtype_is_refused_not_silently_left_unchanged():
+    model = Model("relu", "softmax", "row", (9, 6, 4))
+    params, X, Y = _problem(model, m=8)
+    params["W2"] = params["W2"].astype(np.float64)  # BLAS would update a float32 copy of it
+    with pytest.raises(RuntimeError, match="in place"):
+        fast.sgd_step(model, params, X, Y, 0.1, fast.workspace(model, 8))
 
 
 def test_flops_are_the_exact_product_count():
