@@ -80,6 +80,7 @@ def workspace(
         raise ValueError(f"batch_size and chunk must be >= 1, got {batch_size} and {chunk}")
     rows, sizes, nL = min(batch_size, chunk), model.sizes[:-1], model.sizes[-1]
     gemm, gemv = blas.get_blas_funcs(("gemm", "gemv"), dtype=np.dtype(dtype))
+    shapes = model.param_shapes().items()
     return Workspace(
         model=model,
         rows=rows,
@@ -91,12 +92,20 @@ def workspace(
         out_T=np.empty(nL * rows, dtype),
         top=np.empty(rows, dtype),
         ones=np.ones(rows, dtype),
-        grads={k: np.empty(s, dtype) for k, s in model.param_shapes().items()},
+        grads={k: np.empty(s, dtype, order=_order(s, rows < batch_size)) for k, s in shapes},
         gemm=gemm,
         gemv=gemv,
         X=np.empty((batch_size if gather else 0, model.sizes[0]), dtype),
         Y=np.empty((batch_size if gather else 0, nL), dtype),
     )
+
+
+def _order(shape: tuple, chunked: bool) -> str:
+    """Memory order of a gradient buffer: summed over chunks, a short-and-wide dW (n_l < n_(l-1),
+    e.g. 10 x 784) is Fortran-ordered, so that gemm's M is its short side. Measured on 002's dW1
+    (10 x 784 over chunks of 2048): 1.1 ms per chunk instead of 1.6. A one-chunk step keeps the
+    parameters' (C) order, which its optimizer's elementwise updates read fastest."""
+    return "F" if chunked and shape[0] < shape[1] else "C"
 
 
 def _class_major(buffer: np.ndarray, n: int, r: int) -> np.ndarray:
