@@ -17,8 +17,9 @@ The math is theirs, quoted in those modules, and `tests/test_bench.py` checks th
   lets `sgd_step` update the parameters straight from the products: W^l := W^l - (lr/m) dZ^lT A^(l-1)
   (alpha = -1, with lr/m in dZ^L), once dA^(l-1) = dZ^l W^l has read W^l. NumPy's matmul would need
   a gradient buffer and a pass over it for the same update. Only scipy's BLAS runs in the step:
-  NumPy's OpenBLAS is a second library with its own thread pool, and the two pools spin against each
-  other on 2 cores.
+  NumPy's OpenBLAS is a second library with its own thread pool, and after a NumPy product its idle
+  threads spin for about 0.1 s against scipy's (an epoch 20% slower), so training also evaluates its
+  history with `evaluate`, this module's forward pass.
 - The bias is added in place to the product; db^l = dZ^l summed over the batch is a product with a
   vector of ones (gemv), straight into its gradient (or its parameter).
 - `scale` multiplies dZ^L (which carries the 1/m): lr for plain (S)GD.
@@ -26,7 +27,7 @@ The math is theirs, quoted in those modules, and `tests/test_bench.py` checks th
   folded into the stored g'(Z^l), so the backward pass is still one multiply per layer.
 - A large batch is processed in chunks of `chunk` examples: a chunk of X is still in cache when
   dW^1 = dZ^1T X reads it again, so X streams from memory once per step instead of twice. Gradients
-  add over chunks; the 1/m of the whole batch stays in dZ^L.
+  add over chunks (beta = 1); the 1/m of the whole batch stays in dZ^L.
 
 `handgrad.train` runs its "fast" engine on `sgd_step` for plain (S)GD and on `backprop` for every
 other optimizer (which reads `Workspace.grads`).
