@@ -109,7 +109,8 @@ def table(runs: list[dict], machine_line: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the reproduction (or render saved runs) and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    documents = [name for name, recipe in RECIPES.items() if recipe.documents]  # not mlp-99
+    parser.add_argument("--recipes", nargs="+", default=documents, choices=list(RECIPES))
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--data-dir", help="directory with the four MNIST IDX files")
     parser.add_argument("--jsonl", help="append one JSON line per finished run here")
