@@ -126,14 +126,22 @@ def _gemm(ws: Workspace, alpha: float, A, B, beta: float, C: np.ndarray) -> None
     a, trans_a = (A, 0) if A.flags.f_contiguous else (A.T, 1)
     b, trans_b = (B, 0) if B.flags.f_contiguous else (B.T, 1)
     if ws.gemm(alpha, a, b, beta, C, trans_a, trans_b, 1) is not C:
-        raise RuntimeError(f"BLAS gemm did not write in place (dtype {C.dtype}, {ws.model.layout})")
+        raise RuntimeError(_not_in_place(ws, C))
+
+
+def _not_in_place(ws: Workspace, C: np.ndarray) -> str:
+    """The error when BLAS wrote into a copy of C (its result would be lost)."""
+    return (
+        f"BLAS cannot write in place into a {C.dtype} array with strides {C.strides}: this "
+        f"workspace's parameters and buffers must be {ws.ones.dtype}, row- or column-contiguous"
+    )
 
 
 def _sums(ws: Workspace, alpha: float, dZ: np.ndarray, beta: float, y: np.ndarray) -> None:
     """y := alpha dZ^T 1 + beta y in place: dZ (r x n) summed over the batch, one BLAS gemv."""
     a, trans = (dZ, 1) if dZ.flags.f_contiguous else (dZ.T, 0)
     if ws.gemv(alpha, a, ws.ones[: len(dZ)], beta, y, 0, 1, 0, 1, trans, 1) is not y:
-        raise RuntimeError(f"BLAS gemv did not write in place (dtype {y.dtype})")
+        raise RuntimeError(_not_in_place(ws, y))
 
 
 def _activate(model: Model, ws: Workspace, l: int, Z: np.ndarray) -> None:
