@@ -704,9 +704,7 @@ def train(
                         X_source = augment.affine(X_rows, epoch_rng, distortion)
                     idx = s.perm[i * B : (i + 1) * B]
                     if quick:  # gathered into the workspace, batch-major
-                        Xb, Yb = ws.X[: len(idx)], ws.Y[: len(idx)]
-                        np.take(X_source, idx, axis=0, out=Xb, mode="clip")
-                        np.take(Y_rows, idx, axis=0, out=Yb, mode="clip")
+                        Xb, Yb = fast.batch(ws, X_source, Y_rows, idx)
                     else:
                         Xb, Yb = X_source[idx], Y_rows[idx]
                         if column:

@@ -137,6 +137,44 @@ def test_fast_evaluation_is_the_formulations_loss_and_predictions(hidden, output
     assert fast.evaluate(model, params, Xb, fast.workspace(model, 37))[0] is None
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_kept_calls_follow_new_arrays_masks_and_batches(layout):
+    # the workspace keeps each step's calls; they must not read last step's arrays: parameters
+    # replaced (not updated in place), a new X of the same size, new dropout masks, a new lr
+    model = Model("sigmoid", "softmax", layout, (9, 6, 5, 4))
+    column, ws, (params, _, _) = layout == "column", fast.workspace(model, 16), _problem(model, 1)
+    rng = np.random.default_rng(3)
+    for step, lr in enumerate((0.3, 0.1, 0.2)):
+        _, X, Y = _problem(model, 16, seed=step + 1)
+        masks = regularizers.dropout_masks(model, 16, 0.4, rng, F32)
+        expected = regularizers.gradients(model, params, X, Y, masks, 0.0)
+        expected = {k: v - F32(lr) * expected[k] for k, v in params.items()}
+        params = {k: v.copy() for k, v in params.items()}  # new arrays, same values
+        Xb, Yb = (X.T, Y.T) if column else (X, Y)
+        Xb, Yb = fast.batch(ws, Xb, Yb, np.arange(16))
+        fast.sgd_step(
+            model, params, Xb, Yb, lr, ws, {k: v.T if column else v for k, v in masks.items()}
+        )
+        for key in params:
+            np.testing.assert_allclose(params[key], expected[key], rtol=1e-5, atol=1e-6)
+
+
+def test_an_epoch_builds_its_calls_once_per_batch_size(monkeypatch):
+    # 50 examples in batches of 16: one set of calls for the three full batches, one for the last
+    model = Model("relu", "softmax", "column", (12, 7, 3))
+    params, _, _ = _problem(model, m=1)
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((50, 12)).astype(F32)
+    targets = data.one_hot(rng.integers(0, 3, 50), 3, "row", F32)
+    built = []
+    program = fast._program
+    monkeypatch.setattr(fast, "_program", lambda *a: built.append(len(a[2])) or program(*a))
+    ws = fast.workspace(model, 16)
+    for _ in range(2):
+        fast.sgd_epoch(model, params, images, targets, rng.permutation(50), 16, 0.1, ws)
+    assert built == [16, 2]
+
+
 def test_a_parameter_in_another_dtype_is_refused_not_silently_left_unchanged():
     model = Model("relu", "softmax", "row", (9, 6, 4))
     params, X, Y = _problem(model, m=8)
