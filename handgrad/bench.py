@@ -200,8 +200,14 @@ def workload_data(workload: Workload, data_dir=None) -> tuple[np.ndarray, np.nda
 
 
 def versions() -> dict:
-    """Versions of what is timed: Python, NumPy and its BLAS, JAX, PyTorch (None: absent)."""
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    """Versions of what is timed: Python, NumPy and its BLAS (the floor's), scipy and its BLAS
+    (handgrad.fast's), JAX, PyTorch (None: absent)."""
+    import scipy
+
+    def blas(module) -> str:
+        found = module.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+        return f"{found.get('name', '?')} {found.get('version', '?')}"
+
     found = {}
     for name in ("jax", "jaxlib", "torch"):
         try:
@@ -211,7 +217,9 @@ def versions() -> dict:
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "blas": f"{blas.get('name', '?')} {blas.get('version', '?')}",
+        "blas": blas(np),
+        "scipy": scipy.__version__,
+        "scipy_blas": blas(scipy),
     } | found
 
 

@@ -212,6 +212,7 @@ def test_bench_cli_emits_the_json_schema():
     _check_entry(entry)
     assert entry["seconds"]["jax"] is None and entry["seconds"]["torch"] is None
     assert entry["ratios"]["handgrad"]["best_peer"] is None
+    assert "openblas" in report["versions"]["scipy_blas"]  # the BLAS handgrad.fast calls
 
 
 def test_missing_peer_gives_null_and_a_present_peer_a_time(tmp_path):
@@ -234,3 +235,23 @@ def test_bad_options_are_one_line_errors(capsys):
     assert "--repeat must be >= 1, got 0" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown workload 'nope'"):
         bench.get_workload("nope")
+
+
+def test_the_epoch_breakdown_accounts_for_the_whole_epoch():
+    # benchmarks/breakdown.py times every kept call of the step: the parts add up to the epoch
+    command = [sys.executable, "benchmarks/breakdown.py", "--workload", "tiny", "--json"]
+    command += ["--repeat", "1"]  # one epoch: its parts add up exactly (medians would not)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    seconds = json.loads(done.stdout)["median_seconds"]
+    parts = {k: v for k, v in seconds.items() if k != "epoch"}
+    assert set(parts) == {
+        "gather",
+        "gemm (big)",
+        "gemm (small)",
+        "ger/gemv (bias)",
+        "ufuncs",
+        "python",
+    }
+    assert all(v > 0 for v in parts.values()), parts
+    assert sum(parts.values()) == pytest.approx(seconds["epoch"], rel=1e-9)
