@@ -309,12 +309,13 @@ def _chunk(model, params, X, Y, start, stop, c, ws, masks, into, alpha, beta) ->
     """Forward and backward over X[start:stop] (see `_program`), dZ^L carrying c = scale / m.
 
     The calls are built once and kept in the workspace, one slot per (start, stop, alpha, beta,
-    dropout or not): they are reused while the same arrays come back (X, Y, the parameters and
-    `into`, by identity; a slot holds them, so an identity cannot be reused while it stands).
+    dropout or not): they are reused while the same model and arrays come back (X, Y, the
+    parameters and `into`, by identity; a slot holds them, so an identity cannot be reused while
+    it stands).
     Dropout masks, new every step, are copied into the workspace, where the calls read them.
     """
     M = _dropout(ws, masks, start, stop)
-    arrays = (X, Y, *params.values(), *into.values())
+    arrays = (model, X, Y, *params.values(), *into.values())
     key, ids = (start, stop, alpha, beta, bool(M)), tuple(map(id, arrays))
     slot = ws.programs.get(key)
     if slot is None or slot[0] != ids:

@@ -159,6 +159,20 @@ def test_kept_calls_follow_new_arrays_masks_and_batches(layout):
             np.testing.assert_allclose(params[key], expected[key], rtol=1e-5, atol=1e-6)
 
 
+def test_kept_calls_follow_the_model():
+    # one workspace, the same arrays, two models of the same shapes: the second model's step must
+    # not run the calls kept for the first
+    relu, sigmoid = (Model(g, "softmax", "row", (9, 6, 4)) for g in ("relu", "sigmoid"))
+    params, X, Y = _problem(relu, m=8)
+    ws, lr = fast.workspace(relu, 8), 0.5
+    fast.sgd_step(relu, params, X, Y, lr, ws)
+    g = gradients(sigmoid, params, X, Y)
+    expected = {k: v - F32(lr) * g[k] for k, v in params.items()}
+    fast.sgd_step(sigmoid, params, X, Y, lr, ws)
+    for key in params:
+        np.testing.assert_allclose(params[key], expected[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
 def test_an_epoch_builds_its_calls_once_per_batch_size(monkeypatch):
     # 50 examples in batches of 16: one set of calls for the three full batches, one for the last
     model = Model("relu", "softmax", "column", (12, 7, 3))
