@@ -69,6 +69,10 @@ def test_each_formulation_equals_jax_and_the_others(problem):
     _assert_close(results["row"], results["column"], "formulations")
 
 
+def _f64(params: dict) -> dict:
+    return {k: v.astype(F64) for k, v in params.items()}
+
+
 def _kink_within_reach(model: Model, params: dict, X: np.ndarray, reach: float = 1e-5) -> bool:
     """True when a hidden pre-activation lies near a kink, 0 < |z| < reach, but not on it.
 
@@ -153,6 +157,9 @@ def test_float32_matches_the_float64_oracle_within_float32_tolerance(problem):
     model, params, X, Y = problem
     p32 = {k: v.astype(np.float32) for k, v in params.items()}
     X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    # float32 rounding or underflow moves a pre-activation this near a kink across it (Hypothesis
+    # found W2 = 2**-126 times an A1 of 1e-17: 0 in float32, > 0 in float64, and ReLU' flips)
+    assume(not _kink_within_reach(model, _f64(p32), X32.astype(F64), reach=1e-3))
     expected = reference.jax_gradients(model, p32, X32, Y32)
     for name in FORMULATIONS:
         grads = gradients(model, p32, X32, Y32, name)
