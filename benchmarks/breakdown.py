@@ -31,11 +31,10 @@ BIG = 50_000  # a product with an operand of more entries than this is one of th
 
 def kind(op) -> str:
     """What a kept call is: a big or small gemm, a bias call (ger, gemv) or a ufunc."""
-    name = repr(op.func)
-    if "gemm" in name:
-        big = max(a.size for a in op.args if isinstance(a, np.ndarray)) > BIG
-        return "gemm (big)" if big else "gemm (small)"
-    return "ger/gemv (bias)" if "gemv" in name or "ger" in name else "ufuncs"
+    routine = getattr(op, "routine", None)  # a BLAS call bound by handgrad.blas
+    if routine == "gemm":
+        return "gemm (big)" if max(a.size for a in op.arrays) > BIG else "gemm (small)"
+    return "ger/gemv (bias)" if routine else "ufuncs"
 
 
 def breakdown(workload: str, repeat: int, data_dir=None) -> dict[str, float]:

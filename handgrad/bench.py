@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from handgrad import data, fast
+from handgrad.blas import routines
 from handgrad.models import Model, init_params, parse_model
 from handgrad.recipes import Recipe, get_recipe
 
@@ -200,8 +201,8 @@ def workload_data(workload: Workload, data_dir=None) -> tuple[np.ndarray, np.nda
 
 
 def versions() -> dict:
-    """Versions of what is timed: Python, NumPy and its BLAS (the floor's), scipy and its BLAS
-    (handgrad.fast's), JAX, PyTorch (None: absent)."""
+    """Versions of what is timed: Python, NumPy and its BLAS (the floor's), scipy and its BLAS,
+    the BLAS handgrad.fast calls (`handgrad.blas`), JAX, PyTorch (None: absent)."""
     import scipy
 
     def blas(module) -> str:
@@ -220,6 +221,7 @@ def versions() -> dict:
         "blas": blas(np),
         "scipy": scipy.__version__,
         "scipy_blas": blas(scipy),
+        "fast_blas": routines(np.float32).name,
     } | found
 
 

@@ -12,14 +12,14 @@ The math is theirs, quoted in those modules, and `tests/test_bench.py` checks th
   Z^l and dZ^L overwrites Z^L. g'(Z^l) is kept from the forward pass where that is cheaper than
   recomputing it (ReLU: the 0/1 mask Z > 0, which also gives A = Z * mask; ELU: where Z > 0 and
   alpha e^Z) or read off A^l (sigmoid: A (1 - A)).
-- Every product is one BLAS call (scipy.linalg.blas gemm; gemv for the bias sums) on views, never
+- Every product is one BLAS call (gemm; gemv for the bias sums, `handgrad.blas`) on views, never
   copies: C := alpha A B + beta C. beta = 1 adds a chunk's gradient to the chunks' before it, and
   lets `sgd_step` update the parameters straight from the products: W^l := W^l - (lr/m) dZ^lT A^(l-1)
   (alpha = -1, with lr/m in dZ^L), once dA^(l-1) = dZ^l W^l has read W^l. NumPy's matmul would need
-  a gradient buffer and a pass over it for the same update. Only scipy's BLAS runs in the step:
-  NumPy's OpenBLAS is a second library with its own thread pool, and after a NumPy product its idle
-  threads spin for about 0.1 s against scipy's (an epoch 20% slower), so training also evaluates its
-  history with `evaluate`, this module's forward pass.
+  a gradient buffer and a pass over it for the same update. The calls go to the OpenBLAS NumPy
+  loaded (its CBLAS, `handgrad.blas`), so the step and NumPy's own products share one library and
+  one thread pool; two pools spin against each other for about 0.1 s after each switch (an epoch
+  20% slower when scipy's BLAS ran the step and NumPy's the evaluation).
 - The bias is added in place to the product as a rank-1 update, Z^l := Z^l + 1 b^lT (BLAS ger,
   faster than NumPy's broadcast add along rows); db^l = dZ^l summed over the batch is a product with
   a vector of ones (gemv), straight into its gradient (or its parameter).
@@ -50,8 +50,8 @@ from functools import partial
 
 import numpy as np
 from scipy import special
-from scipy.linalg import blas
 
+from handgrad import blas
 from handgrad.models import Model, Params, check_inputs
 
 CHUNK = 2048  # examples per chunk of a large batch: 2048 x 784 float32 is 6.4 MB, within L3
@@ -72,9 +72,7 @@ class Workspace:
     top: np.ndarray  # rows: max and sum of each example's logits (softmax)
     ones: np.ndarray  # (rows,): sums over the batch as products
     grads: Params  # (scale times) dC/dparams, model layout: what `backprop` computes
-    gemm: object = field(repr=False)  # BLAS gemm and gemv of the workspace's dtype
-    gemv: object = field(repr=False)
-    ger: object = field(repr=False)
+    blas: blas.Routines = field(repr=False)  # gemm, gemv, ger of the workspace's dtype
     X: np.ndarray = field(repr=False)  # (batch x n_0): a gathered mini-batch
     Y: np.ndarray = field(repr=False)  # (batch x n_L)
     batches: dict = field(default_factory=dict, repr=False)  # r -> (X[:r], Y[:r]), see `batch`
@@ -92,7 +90,6 @@ def workspace(
     if batch_size < 1 or chunk < 1:
         raise ValueError(f"batch_size and chunk must be >= 1, got {batch_size} and {chunk}")
     rows, sizes, nL = min(batch_size, chunk), model.sizes[:-1], model.sizes[-1]
-    gemm, gemv, ger = blas.get_blas_funcs(("gemm", "gemv", "ger"), dtype=np.dtype(dtype))
     shapes = model.param_shapes().items()
     return Workspace(
         model=model,
@@ -106,9 +103,7 @@ def workspace(
         top=np.empty(rows, dtype),
         ones=np.ones(rows, dtype),
         grads={k: np.empty(s, dtype, order=_order(s, rows < batch_size)) for k, s in shapes},
-        gemm=gemm,
-        gemv=gemv,
-        ger=ger,
+        blas=blas.routines(dtype),
         X=np.empty((batch_size if gather else 0, model.sizes[0]), dtype),
         Y=np.empty((batch_size if gather else 0, nL), dtype),
     )
@@ -141,9 +136,7 @@ def _gemm(ws: Workspace, alpha: float, A, B, beta: float, C: np.ndarray) -> Op:
     if not C.flags.f_contiguous:
         A, B, C = B.T, A.T, C.T
     _in_place(ws, C)
-    a, trans_a = (A, 0) if A.flags.f_contiguous else (A.T, 1)
-    b, trans_b = (B, 0) if B.flags.f_contiguous else (B.T, 1)
-    return partial(ws.gemm, alpha, a, b, beta, C, trans_a, trans_b, 1)
+    return ws.blas.gemm(alpha, A, B, beta, C)
 
 
 def _in_place(ws: Workspace, C: np.ndarray) -> None:
@@ -158,8 +151,7 @@ def _in_place(ws: Workspace, C: np.ndarray) -> None:
 def _sums(ws: Workspace, alpha: float, dZ: np.ndarray, beta: float, y: np.ndarray) -> Op:
     """The call y := alpha dZ^T 1 + beta y in place: dZ (r x n) summed over the batch, one gemv."""
     _in_place(ws, y)
-    a, trans = (dZ, 1) if dZ.flags.f_contiguous else (dZ.T, 0)
-    return partial(ws.gemv, alpha, a, ws.ones[: len(dZ)], beta, y, 0, 1, 0, 1, trans, 1)
+    return ws.blas.gemv(alpha, dZ.T, ws.ones[: len(dZ)], beta, y)
 
 
 def _add_bias(ws: Workspace, Z: np.ndarray, b: np.ndarray, across: bool) -> Op:
@@ -171,7 +163,7 @@ def _add_bias(ws: Workspace, Z: np.ndarray, b: np.ndarray, across: bool) -> Op:
     _in_place(ws, Z.T)
     ones = ws.ones[: len(Z) if across else Z.shape[1]]
     x, y = (b, ones) if across else (ones, b)
-    return partial(ws.ger, 1.0, x, y, 1, 1, Z.T, 1, 1, 1)
+    return ws.blas.ger(1.0, x, y, Z.T)
 
 
 def _activate(model: Model, ws: Workspace, l: int, Z: np.ndarray) -> list[Op]:
@@ -392,7 +384,8 @@ def evaluate(
     """(mean loss, or None without Y; the predicted classes) of X (m x n_0), Y (m x n_L), batch-major.
 
     The forward pass alone, ws.rows examples at a time; a prediction is the argmax of Z^L (the
-    output activation is monotonic). Training evaluates with this, so its process runs one BLAS.
+    output activation is monotonic). Training evaluates with this (no temporaries, and the same
+    BLAS calls as its steps).
     """
     total, predicted = 0.0, np.empty(len(X), np.intp)
     for start, stop in _chunks(len(X), ws):

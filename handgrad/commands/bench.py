@@ -71,8 +71,9 @@ def format_table(report: dict) -> str:
         "SGD over handgrad.fast; peer: the fastest peer; RSS: handgrad's peak (budget: 2 x the "
         "float32 training images + parameters)",
         f"machine: {m['cpus']} CPUs, {m['processor']}, {load}; numpy {v['numpy']} ({v['blas']}, "
-        f"the floor's), scipy {v.get('scipy')} ({v.get('scipy_blas')}, handgrad.fast's), "
-        f"{report['threads']} BLAS threads; jax {v['jax']}, torch {v['torch']}",
+        f"the floor's), scipy {v.get('scipy')} ({v.get('scipy_blas')}); handgrad.fast calls "
+        f"{v.get('fast_blas')}; {report['threads']} BLAS threads; jax {v['jax']}, "
+        f"torch {v['torch']}",
     ]
     for name, e in report["workloads"].items():
         lines += [f"{name}: {who} gave no time: {why}" for who, why in e["errors"].items()]
