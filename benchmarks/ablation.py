@@ -13,7 +13,8 @@ process, interleaved round by round (median of `repeat`):
   (no per-batch copy); BLAS takes the transposed operand as it is.
 - "fast": `handgrad.fast.sgd_epoch`: buffers allocated once, out= everywhere, the ReLU mask kept
   from the forward pass, db as a product with ones, a class-major softmax, lr folded into delta,
-  every product one scipy BLAS call and the update inside the weight-gradient products (beta = 1).
+  every product one BLAS call (handgrad.blas) and the update inside the weight-gradient products
+  (beta = 1).
 
 Run it pinned to one core (`taskset -c 0`, OPENBLAS_NUM_THREADS=1) to measure the step's own cost
 on a shared machine, or as it is for the 2-thread picture.

@@ -3,7 +3,7 @@
     handgrad bench [--workload NAME ...] [--repeat N] [--json] [--no-peers]
 
 Every implementation runs in its own process (NumPy's OpenBLAS threads and PyTorch's OpenMP threads
-spin against each other on 2 cores; docs/performance.md). A worker loads MNIST, warms up (JAX
+spin against each other on 2 cores; README, "How it is measured"). A worker loads MNIST, warms up (JAX
 compiles), says it is ready, and then times one run each time the parent asks, so the parent can
 interleave the implementations run by run: on a shared machine whose load drifts, all of them see
 the same conditions. Each reported time is the median of N runs. The workers:
