@@ -3,6 +3,7 @@ BLAS can read (and through scipy's copy on one it cannot)."""
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import gc
 
@@ -163,3 +164,21 @@ def test_an_epoch_on_either_backend_gives_the_same_parameters(layout):
     for key in start:
         assert not np.array_equal(results[0][key], start[key])
         assert _expected_close(results[1][key], results[0][key], np.float32)
+
+
+@pytest.mark.parametrize("layout", ["row", "column"])
+def test_every_product_of_a_fast_step_goes_to_numpys_cblas_where_numpy_has_it(layout):
+    """No silent fallback to scipy (a copy per call) for the views the engine passes."""
+    if np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"] != "scipy-openblas":
+        pytest.skip("NumPy was built with another BLAS: scipy's is the expected one then")
+    model = Model("relu", "softmax", layout, (12, 7, 5, 3))
+    rng = np.random.default_rng(0)
+    params = {k: rng.standard_normal(s).astype(np.float32) for k, s in model.param_shapes().items()}
+    X = rng.standard_normal((40, 12)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    ws = fast.workspace(model, 40, chunk=16)  # chunked: gradients summed with beta = 1
+    fast.backprop(model, params, X, Y, ws)
+    fast.sgd_step(model, params, X[:16], Y[:16], 0.1, ws)
+    calls = [op for _, ops, _, _ in ws.programs.values() for op in ops if hasattr(op, "routine")]
+    assert len(calls) > 10
+    assert all(isinstance(op.func, ctypes._CFuncPtr) for op in calls)
