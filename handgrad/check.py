@@ -12,7 +12,9 @@
    is compared within the tolerance table's "autodiff" bound for `dtype`, plus the rounding that
    cancelling terms carry in `dtype` (`rounding_slack`). Where a pre-activation sits exactly on
    ReLU's kink the derivative is undefined; entries that a different choice of ReLU'(0) can move
-   (`kink_slack`) may differ by that much and are then inconclusive, never wrong.
+   (`kink_slack`) may differ by that much and are then inconclusive, never wrong. So may those
+   around a pre-activation so near 0 (below about 1e-300) that the oracle, which flushes subnormal
+   numbers to zero as XLA does on CPU, sees it on the kink.
 4. Triangulation: central differences of the loss (handgrad's NumPy forward pass and loss value,
    no gradient code: `model_loss`) at a stratified sample of entries of every tensor (biases never
    skipped; every entry with `full=True` or for at most 256 parameters) and derivatives along
@@ -76,6 +78,9 @@ EXHAUSTIVE_BELOW = 256  # networks with at most this many parameters get every e
 TAYLOR_STEPS = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4)
 COARSE_TAYLOR_STEPS = (3e-1, 1e-1, 3e-2, 1e-2, 3e-3)  # for a loss computed in float32
 KINK_ULPS = 32  # |Z| <= KINK_ULPS * eps * (|W| |A| + |b|) counts as sitting on the kink
+# The smallest normal float64. XLA on CPU, so the JAX oracle, flushes smaller (subnormal) inputs and
+# results to 0: it sees Z = 1e-310 as 0, ReLU'(0) = 0, where IEEE arithmetic has Z > 0 and slope 1.
+TINY = float(np.finfo(np.float64).tiny)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -560,7 +565,9 @@ def kink_slack(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, dtype
     """Per-entry bound on how far a different choice of g'(0) at ReLU's kink can move the gradient.
 
     Pre-activations within rounding of 0 (in `dtype`) are on the kink; there any slope between the
-    one-sided ones is defensible. With e^k the change in dZ^k this allows,
+    one-sided ones is defensible. So are those within what flushing subnormals to zero can move
+    them (the JAX oracle's arithmetic on CPU): each product, sum and input by less than TINY, each
+    layer's inputs by what flushing moved the layer before (times g's Lipschitz constant). With e^k the change in dZ^k this allows,
         |e^k| <= (|W^(k+1)|ᵀ |e^(k+1)|) * (|g'(Z^k)| + J kink) + |W^(k+1)ᵀ dZ^(k+1)| J kink,
     J the jump of g' at 0 (1 for ReLU, |1 - alpha| for ELU); dW^k and db^k move by |e^k| |A^(k-1)|ᵀ
     and the row sums of |e^k|. None when no pre-activation is on a kink.
@@ -572,12 +579,16 @@ def kink_slack(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, dtype
     if model.layout == "row":
         params, X, Y = {k: v.T for k, v in params.items()}, X.T, Y.T
     eps = float(np.finfo(dtype).eps)
+    lipschitz = max(1.0, model.alpha) if model.hidden == "elu" else 1.0
     with np.errstate(all="ignore"):
         cache = column_major.forward(col, params, X)
-        on_kink = {}
+        on_kink, flushed = {}, np.zeros_like(X)  # flushed: how far flushing can move A^(k-1)
         for k in range(1, model.depth):
-            scale = np.abs(params[f"W{k}"]) @ np.abs(cache[f"A{k - 1}"]) + np.abs(params[f"b{k}"])
-            on_kink[k] = np.abs(cache[f"Z{k}"]) <= KINK_ULPS * eps * scale
+            W, n = np.abs(params[f"W{k}"]), params[f"W{k}"].shape[1]
+            scale = W @ np.abs(cache[f"A{k - 1}"]) + np.abs(params[f"b{k}"])
+            drift = W @ (flushed + TINY) + (2 * n + 2) * TINY
+            on_kink[k] = np.abs(cache[f"Z{k}"]) <= KINK_ULPS * eps * scale + drift
+            flushed = lipschitz * drift + TINY
         if not any(mask.any() for mask in on_kink.values()):
             return None
         grads = column_major.backward(col, params, cache, Y)
@@ -728,8 +739,9 @@ def _judge_by_autodiff(
     slack = kink_slack(model, problem.p64, problem.X64, problem.Y64, problem.dtype)
     if slack is not None:
         notes.append(
-            "some pre-activations sit exactly on ReLU's kink, where the derivative is undefined; "
-            "entries a different ReLU'(0) would change are judged with that slack"
+            "some pre-activations sit on ReLU's kink (exactly, or nearer than the oracle resolves: "
+            "JAX flushes subnormal numbers to zero), where the derivative is undefined; entries a "
+            "different ReLU'(0) would change are judged with that slack"
         )
     rounding = rounding_slack(model, problem.p64, problem.X64, problem.Y64, problem.dtype)
     with np.errstate(all="ignore"):
@@ -803,8 +815,9 @@ def _entry_report(model, key, g, a, err, bound, slack, tol) -> ParameterReport:
         return ParameterReport("fail", max_abs, max_rel, worst, Diagnosis(None), where)
     if (err > bound).any():
         detail = (
-            "differs from autodiff only where a pre-activation sits on ReLU's kink (Z = 0), where "
-            "the derivative is undefined (handgrad and the documents use ReLU'(0) = 0)"
+            "differs from autodiff only where a pre-activation sits on ReLU's kink (Z = 0, or "
+            "nearer than JAX's flushing of subnormals resolves), where the derivative is "
+            "undefined (handgrad and the documents use ReLU'(0) = 0)"
         )
         return ParameterReport(
             "inconclusive", max_abs, max_rel, worst, Diagnosis(None, None, detail), where

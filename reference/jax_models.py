@@ -7,6 +7,10 @@ Float64 (`jax_enable_x64`) and the highest matmul precision are switched on at i
 ReLU is `jnp.where(z > 0, z, 0)`, whose JAX derivative at exactly z = 0 is 0, the documents'
 `Z > 0` convention; `jnp.maximum(z, 0)` would give 0.5 there and disagree with every document.
 ELU's derivative at 0 is alpha (the z <= 0 branch), as in handgrad; see `jax_activation` for how.
+
+A limit: XLA on CPU flushes subnormal numbers (below 2.2e-308) to zero, in its inputs and results,
+so a pre-activation of 1e-310 is 0 here and its ReLU' 0 (handgrad's IEEE arithmetic: 1).
+`handgrad.check.kink_slack` treats such pre-activations as on the kink.
 """
 
 from __future__ import annotations

@@ -262,6 +262,36 @@ def test_kink_slack_marks_exactly_the_entries_a_kink_can_move():
     assert kink_slack(model, params, X, Y, np.float64) is None
 
 
+@pytest.mark.parametrize("layout", ["column", "row"])
+@pytest.mark.parametrize(
+    ("w1", "x"),
+    [(1.0, 1.1e-308), (1e-160, 1e-150), (1e10, 1e-310)],
+    ids=["subnormal-input", "subnormal-product", "subnormal-input-large-weight"],
+)
+def test_a_pre_activation_the_oracle_flushes_to_zero_never_fails_a_right_gradient(layout, w1, x):
+    """JAX on CPU flushes subnormals to 0 (Hypothesis found X = 1.1e-308): its Z1 is 0 and its
+    ReLU' 0, where IEEE arithmetic (NumPy's, handgrad's, a student's) has Z1 > 0 and slope 1."""
+    model = Model("relu", "mse", layout, (1, 1, 1))
+    params = {"W1": np.array([[w1]]), "b1": np.zeros((1, 1)), "W2": np.ones((1, 1))}
+    params["b2"], X, Y = np.zeros((1, 1)), np.array([[x]]), np.zeros((1, 1))
+    assert reference.jax_gradients(model, params, X, Y)["b1"][0, 0] == 0.0  # the oracle's limit
+    right = gradients(model, params, X, Y)
+    assert right["b1"][0, 0] == 0.25  # (2/m)(A2 - Y) sigma'(Z2) W2 ReLU'(Z1), Z1 > 0
+    report = check_gradients(
+        lambda p, X, Y: gradients(model, p, X, Y), model, params=params, X=X, Y=Y
+    )
+    assert report.verdict == "inconclusive" and report.parameters["b1"].verdict == "inconclusive"
+    assert "subnormal" in report.parameters["b1"].diagnosis.detail
+    wrong = check_gradients(
+        lambda p, X, Y: {k: -v for k, v in gradients(model, p, X, Y).items()},
+        model,
+        params=params,
+        X=X,
+        Y=Y,
+    )
+    assert wrong.verdict == "fail" and wrong.parameters["b2"].diagnosis.kind == "sign", str(wrong)
+
+
 # --- the oracles -------------------------------------------------------------------------------
 
 

@@ -57,9 +57,17 @@ def _assert_close(actual: dict, expected: dict, comparison: str, dtype=F64) -> N
         )
 
 
+# JAX on CPU flushes subnormal inputs and results to 0 (XLA's FTZ/DAZ), so a pre-activation this
+# near 0 can be on the kink for the oracle and off it in IEEE arithmetic (Hypothesis found
+# X = 1.1e-308: Z1 > 0, ReLU' = 1 here, 0 for JAX). Flushing moves a pre-activation of these
+# problems (|values| <= 2, width <= 12, depth <= 4) by less than 1e-303: `check.kink_slack`.
+FLUSHED_REACH = 1e-300
+
+
 @given(problems())
 def test_each_formulation_equals_jax_and_the_others(problem):
     model, params, X, Y = problem
+    assume(not _kink_within_reach(model, params, X, reach=FLUSHED_REACH))
     expected = reference.jax_gradients(model, params, X, Y)
     results = {name: gradients(model, params, X, Y, name) for name in FORMULATIONS}
     for name, grads in results.items():
@@ -78,8 +86,8 @@ def _kink_within_reach(model: Model, params: dict, X: np.ndarray, reach: float =
 
     A step of 1e-6 can then cross one or more kinks around a piece narrower than the step, whose slope
     no finite difference can see (Hypothesis found b1 = 2**-24). Exactly on a kink is fine: the
-    one-sided differences disagree there and the uncertainty covers it. The JAX property has no
-    such limit and covers these points.
+    one-sided differences disagree there and the uncertainty covers it. The JAX property covers
+    these points down to FLUSHED_REACH.
     """
     if model.hidden == "sigmoid" or model.hidden == "identity":
         return False
