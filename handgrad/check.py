@@ -781,6 +781,7 @@ def _judge_by_autodiff(
                 truth=truth,
                 variants=variants,
                 output=model.output if with_model_loss else "",
+                slack=float(np.max(rounding[key], initial=0.0)),
             )
         doubt = suspect.get(key) or global_doubt
         if doubt and report.verdict != "inconclusive":
@@ -932,6 +933,7 @@ def _judge_by_differences(
                 m,
                 broadcast_from=broadcast.get(key),
                 batch_axis=1 if model.layout == "column" else 0,
+                slack=float(np.max(rounding[key][idx], initial=0.0)),
             )
         elif doubt:
             report.verdict = "fail"

@@ -192,8 +192,13 @@ def diagnose_values(
     truth: Mapping[str, np.ndarray] | None = None,
     variants: list[tuple[str, Mapping[str, np.ndarray]]] | None = None,
     output: str = "",
+    slack: float = 0.0,
 ) -> Diagnosis:
-    """The diagnosis of received `g` against true `a` (same shape; float64)."""
+    """The diagnosis of received `g` against true `a` (same shape; float64).
+
+    `slack`: the rounding any entry of a right gradient may carry beyond the tolerance (where large
+    terms cancel, `handgrad.check.rounding_slack`); it limits how well a scale factor is known.
+    """
     non_finite = diagnose_non_finite(g)
     if non_finite is not None:
         return non_finite
@@ -206,9 +211,9 @@ def diagnose_values(
         return Diagnosis("zero", 0.0, "all zeros, but the right gradient is not (never computed?)")
     if g.size > 1 and float(np.ptp(g)) <= bound and float(np.ptp(a)) > 2 * bound:
         return _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis)
-    fitted = _fit_scale(g, a, tol)
-    if fitted is not None:
-        precision = 10 * tol.rtol + tol.atol / float(np.max(np.abs(a)))  # how well c is known
+    fitted = _fit_scale(g, a, tol, slack)
+    if fitted is not None:  # how well c is known:
+        precision = 10 * tol.rtol + (tol.atol + slack) / float(np.max(np.abs(a)))
         if abs(fitted + 1) <= precision:
             return Diagnosis(
                 "sign", -1.0, "the negative of the right gradient: (y - a) for (a - y)?"
@@ -224,15 +229,16 @@ def diagnose_values(
     return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
 
 
-def _fit_scale(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> float | None:
-    """c minimising ||g - c a|| when the residual is within tolerance of c a, else None."""
+def _fit_scale(g: np.ndarray, a: np.ndarray, tol: Tolerance, slack: float) -> float | None:
+    """c minimising ||g - c a|| when the residual is within tolerance (and c times the rounding
+    slack) of c a, else None."""
     aa = float(np.sum(a * a))
     if aa == 0.0:
         return None
     c = float(np.sum(g * a)) / aa
     if c == 0.0 or not np.isfinite(c):
         return None
-    return c if np.max(np.abs(g - c * a)) <= _bound(c * a, tol) else None
+    return c if np.max(np.abs(g - c * a)) <= _bound(c * a, tol) + abs(c) * slack else None
 
 
 def _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis) -> Diagnosis:
