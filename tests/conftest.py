@@ -1,7 +1,8 @@
 """Shared test set-up: Hypothesis profiles and where MNIST lives.
 
 Profiles: "ci" (the default; at least 200 examples per property, derandomized so that the same
-commit always tests the same examples) and "dev" (quick). Pick with HYPOTHESIS_PROFILE=dev.
+commit always tests the same examples), "dev" (quick) and "thorough" (2,000 fresh random examples
+per property, on demand, to look for what the fixed examples miss). Pick with HYPOTHESIS_PROFILE.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("dev", parent=settings.get_profile("ci"), max_examples=25)
+settings.register_profile(
+    "thorough", parent=settings.get_profile("ci"), max_examples=2000, derandomize=False
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Tests that need MNIST read it from HANDGRAD_DATA_DIR (CI sets it); a `shared/data/mnist` beside
