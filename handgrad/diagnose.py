@@ -53,6 +53,7 @@ class Diagnosis:
 
 
 RIGHT = "right"
+SIGN_DETAIL = "the negative of the right gradient: (y - a) for (a - y)?"
 
 
 def _bound(expected: np.ndarray, tol: Tolerance) -> float:
@@ -212,13 +213,15 @@ def diagnose_values(
     if g.size > 1 and float(np.ptp(g)) <= bound and float(np.ptp(a)) > 2 * bound:
         return _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis)
     fitted = _fit_scale(g, a, tol, slack)
-    if fitted is not None:  # how well c is known:
-        precision = 10 * tol.rtol + (tol.atol + slack) / float(np.max(np.abs(a)))
-        if abs(fitted + 1) <= precision:
-            return Diagnosis(
-                "sign", -1.0, "the negative of the right gradient: (y - a) for (a - y)?"
-            )
-        found = recognise_factor(fitted, m, rtol=max(precision, 1e-9))
+    if fitted is not None:
+        precision = 10 * tol.rtol + tol.atol / float(np.max(np.abs(a)))  # how well c is known
+        found = ("-1", -1.0) if abs(fitted + 1) <= precision else None
+        found = found or recognise_factor(fitted, m, rtol=max(precision, 1e-9))
+        if found is None and slack > 0:  # known less well where a right gradient carries rounding
+            loose = precision + slack / float(np.max(np.abs(a)))
+            found = _within_rounding(g, a, fitted, m, loose, bound + slack)
+        if found is not None and found[1] == -1.0:
+            return Diagnosis("sign", -1.0, SIGN_DETAIL)
         label, fitted = found if found else (None, fitted)
         named = f"factor {label}" + (f", m = {m}" if "m" in label else "") if label else ""
         detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")
@@ -227,6 +230,18 @@ def diagnose_values(
         if not _close(a.T, a, tol) and _close(g, a.T, tol):
             return Diagnosis("transpose", None, "the transpose of the right gradient")
     return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
+
+
+def _within_rounding(g, a, fitted: float, m: int, rtol: float, bound: float):
+    """(label, c) of -1 or the named factor nearest the fitted c (within rtol), when g / c is
+    within `bound` (the tolerance plus the rounding slack) of a: the check would pass it."""
+    candidates = [("-1", -1.0)]
+    named = recognise_factor(fitted, m, rtol=rtol)
+    if named is not None:
+        candidates.append(named)
+    label, c = min(candidates, key=lambda lc: abs(fitted - lc[1]) / abs(lc[1]))
+    close = abs(fitted - c) <= rtol * abs(c) and np.max(np.abs(g / c - a)) <= bound
+    return (label, c) if close else None
 
 
 def _fit_scale(g: np.ndarray, a: np.ndarray, tol: Tolerance, slack: float) -> float | None:

@@ -236,8 +236,32 @@ _CANCELLING = hst.Problem(
 )
 
 
+# ... but where that slack is as large as the gradient, as in W2 and b2 here (float32, logits
+# ~ 100), it must not turn a fitted 2 into "sign": the nearest factor that the check would accept.
+_ROUNDING_DOMINATED = hst.Problem(
+    Model("elu", "softmax", "column", (1, 2, 4, 2)),
+    {
+        k: np.array(v, np.float32)
+        for k, v in {
+            "W1": [[0.0], [0.0]],
+            "b1": [[-0.15625], [1.0]],
+            "W2": [[-1.5, 1.90625], [1.0, 0.640625], [1.0, 0.5], [-1.0, 0.0]],
+            "b2": [[1.0062823], [1.03125], [0.0], [0.625]],
+            "W3": [[-14.0, -128.0, 48.0, -48.0], [-67.04448, -7.523164e-37, 64.0, 0.0]],
+            "b3": [[124.0], [68.0]],
+        }.items()
+    },
+    np.zeros((1, 1), np.float32),
+    np.array([[0.0], [1.0]], np.float32),
+    "float32",
+    "typical",
+    True,
+)
+
+
 @given(hst.problems(_document_kind((2, 3)), max_m=4, styles=("typical",)))
 @example(_CANCELLING)
+@example(_ROUNDING_DOMINATED)
 def test_sign_and_scale_are_diagnosed_wherever_the_gradient_is_not_rounding(problem):
     model = problem.model
     right = gradients(model, problem.params, problem.X, problem.Y)
