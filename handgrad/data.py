@@ -28,11 +28,14 @@ validation split, proxies or resumable downloads.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
+import logging
 import os
 import warnings
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,10 +174,24 @@ def read_csv(
     _check_choice("CSV layout", layout, ("auto", "label-first", "label-last"))
     p = Path(path)
     try:
+        return _read_csv(p, layout, scale)
+    except UnicodeDecodeError as e:
+        byte = e.object[e.start : e.start + 1].hex()
+        raise _fail(
+            p, f"not UTF-8 text (byte 0x{byte} at offset {e.start}); not a CSV file?"
+        ) from None
+
+
+def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray]:
+    try:
         with open(p, encoding="utf-8-sig") as f:
             first = f.readline()
     except OSError as e:
         raise _fail(p, f"cannot read CSV file ({e.strerror or e})") from None
+    if "," not in first and (other := next((d for d in ";\t|" if d in first), None)):
+        raise _fail(
+            p, f"line 1: separated by {other!r}, not commas; expected 785 comma-separated columns"
+        )
     cols = [c.strip().strip('"').lower() for c in first.split(",")]
     has_header = bool(first.strip()) and not cols[0].lstrip("+-").isdigit()
     found = None  # layout named by the header
@@ -253,6 +270,23 @@ def _download(dataset: str, name: str, cache: Path, base_url: str) -> Path:
     except OSError as e:  # requests errors are OSErrors: refused, timeout, 404, ...
         raise _fail(cache / name, f"download from {url} failed ({e}); {hint}") from None
     return Path(got)
+
+
+@contextlib.contextmanager
+def quiet_downloads(quiet: bool = True) -> Iterator[None]:
+    """Inside the block (when `quiet`), pooch's "Downloading data from ..." lines are not logged."""
+    if not quiet:
+        yield
+        return
+    import pooch
+
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # pooch announces a download at INFO
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def fetch(

@@ -362,6 +362,26 @@ def test_empty_csv(tmp_path, text, words):
     assert_one_line_error(excinfo, path, words)
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_csv_with_another_separator_says_so(tmp_path, sep):
+    path = tmp_path / "semicolons.csv"
+    path.write_text(csv_text(False, False).replace(",", sep))
+    with pytest.raises(DataError) as excinfo:
+        data.read_csv(path)
+    assert_one_line_error(excinfo, path, f"line 1: separated by {sep!r}, not commas")
+
+
+@pytest.mark.parametrize("where", ["first line", "later line"])
+def test_csv_that_is_not_utf8_names_the_file(tmp_path, where):
+    path = tmp_path / "latin1.csv"
+    text = csv_text(True, True).encode()
+    bad = b"label\xe9," + text[6:] if where == "first line" else text + b"3,\xff" + text[-5:]
+    path.write_bytes(bad)
+    with pytest.raises(DataError) as excinfo:
+        data.read_csv(path)
+    assert_one_line_error(excinfo, path, "not UTF-8 text")
+
+
 def test_csv_layout_contradicting_header(tmp_path):
     path = tmp_path / "k.csv"
     path.write_text(csv_text(True, True))
@@ -519,3 +539,13 @@ def test_error_messages_are_collapsed_to_one_line():
     err = data._fail(Path("dir/f.gz"), "first line\n  second line\r\n")
     assert isinstance(err, DataError)
     assert str(err) == "dir/f.gz: first line second line"
+
+
+def test_quiet_train_prints_no_download_line(clean_env, capfd, monkeypatch):
+    from handgrad.cli import main
+
+    argv = ["train", "--recipe", "002", "--iterations", "1", "--train-size", "30", "--quiet"]
+    monkeypatch.setenv("HANDGRAD_MIRROR", closed_port_url())
+    assert main(argv) == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "download from" in err and "Downloading" not in err, err

@@ -119,7 +119,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check = parser.add_argument_group("gradient checks")
     check.add_argument("--no-verify", action="store_true", help="skip the gate (not recommended)")
     check.add_argument("--verify-every", type=int, metavar="N", help="directional check every N")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar, status or download lines"
+    )
 
 
 def _recipe(args: argparse.Namespace):
@@ -158,6 +160,14 @@ def run(args: argparse.Namespace) -> int:
         for doc, title in DOCUMENTS.items():
             print(f"  {doc}: {title}")
         return 0
+    from handgrad.data import quiet_downloads
+
+    with quiet_downloads(args.quiet):
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    """`run` past --list-recipes: train and print the results."""
     recipe = _recipe(args)
     from handgrad.train import DivergedError, GateError, recipe_from_json, train
 
