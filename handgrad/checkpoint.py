@@ -59,16 +59,32 @@ def save(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mappin
 
 
 def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """(arrays, meta) from a file written by `save`; ValueError naming the file if it is not one."""
+    """(arrays, meta) from a file written by `save`; ValueError naming the file if it is not one.
+
+    Only real numbers are accepted (bool, integer or floating arrays: no strings, no complex
+    numbers), and the metadata must be a JSON object."""
     path = Path(path)
+    not_ours = f"{path}: not a .npz file written by handgrad"
+    with open(path, "rb") as f:  # FileNotFoundError, IsADirectoryError, ...: the caller's
+        if f.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip archive, as .npz files are
+            raise ValueError(not_ours)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path}: not a readable checkpoint ({e})") from None
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"{not_ours} ({first})") from None
     if META not in arrays:
-        raise ValueError(f"{path}: not a handgrad checkpoint (no {META} entry)")
-    meta = json.loads(str(arrays.pop(META)))
+        raise ValueError(f"{not_ours} (no {META} entry)")
+    try:
+        meta = json.loads(str(arrays.pop(META)))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: its {META} metadata is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(
+            f"{path}: its {META} metadata is a JSON {type(meta).__name__}, not an object"
+        )
+    for name, a in arrays.items():
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"{path}: array {name!r} holds {a.dtype} values, not real numbers")
     return arrays, meta

@@ -1,13 +1,19 @@
 """The `handgrad` command line: a thin dispatcher over `handgrad.commands.<name>` modules.
 
 Each command module defines `add_arguments(parser)` and `run(args) -> int`. User errors (ValueError,
-FileNotFoundError, OSError) become one line on stderr and exit status 2, never a traceback.
+FileNotFoundError, OSError) become one line on stderr and exit status 2, never a traceback: an
+OSError as "<file>: <what went wrong>", and a library message that names a Python parameter
+(`batch_size must be ...`) names the command's option instead (`--batch-size must be ...`).
+A closed pipe (`handgrad predict ... | head -3`) ends the command quietly with status 141, as a
+process killed by SIGPIPE would (128 + 13).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 
 COMMANDS = {
@@ -38,18 +44,52 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command)
-        command.set_defaults(_run=module.run)
+        options = {
+            action.dest: action.option_strings[-1]
+            for action in command._actions
+            if action.option_strings and action.dest != "help"
+        }
+        command.set_defaults(_run=module.run, _options=options)
     return parser
+
+
+def user_message(error: Exception, options: dict[str, str]) -> str:
+    """The one line a user sees for a ValueError or OSError raised by a command."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        what = error.strerror[0].lower() + error.strerror[1:]
+        return f"{error.filename}: {what}"
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    for dest, flag in options.items():  # `batch_size 400 exceeds ...` -> `--batch-size 400 ...`
+        if "_" in dest:
+            message = re.sub(rf"(?<![\w/.-]){dest}(?![\w/-])", flag, message)
+        elif message.startswith(f"{dest} must "):
+            message = flag + message[len(dest) :]
+    return message
+
+
+def _closed_pipe() -> int:
+    """stdout's reader went away: send what is left to /dev/null (no second error at exit)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. under pytest)
+        pass
+    return 141
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args._run(args))
+        status = int(args._run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        return _closed_pipe()
     except (ValueError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"handgrad {args.command}: error: {message}", file=sys.stderr)
+        print(
+            f"handgrad {args.command}: error: {user_message(error, args._options)}", file=sys.stderr
+        )
         return 2
     except KeyboardInterrupt:
         print(f"handgrad {args.command}: interrupted", file=sys.stderr)

@@ -44,7 +44,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +183,14 @@ def _validate(recipe: Recipe, model: Model, formulation: str, dtype: str) -> Non
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
     if recipe.init not in INIT_SCHEMES:
         raise ValueError(f"unknown init scheme {recipe.init!r}; expected one of {INIT_SCHEMES}")
+    scale, limit = recipe.init_scale, float(np.finfo(dtype).max) / 2  # U(-s, s) draws s - (-s)
+    if not (isinstance(scale, int | float) and math.isfinite(scale) and 0 <= scale <= limit):
+        raise ValueError(f"init_scale must be a finite number in [0, {limit:.3g}], got {scale!r}")
+    if recipe.init == "uniform" and scale == 0:
+        raise ValueError("init_scale must be positive for init 'uniform' (U(-s, s)), got 0")
+    a = recipe.alpha
+    if not (isinstance(a, int | float) and math.isfinite(a) and a > 0):
+        raise ValueError(f"alpha must be a positive finite number (ELU's alpha), got {a!r}")
     if model.sizes[0] != 784 or model.sizes[-1] != 10:
         raise ValueError(f"MNIST needs sizes 784,...,10; got {','.join(map(str, model.sizes))}")
     if not (isinstance(recipe.lr, int | float) and math.isfinite(recipe.lr) and recipe.lr > 0):
@@ -274,6 +282,12 @@ def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
         return
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")
+    if (
+        not out.exists()
+    ):  # created later (atomic_write): every existing ancestor must be a directory
+        parent = next(p for p in out.absolute().parents if p.exists())
+        if not parent.is_dir():
+            raise ValueError(f"--out {out}: {parent} is a file, not a directory")
     held = [name for name in OUTPUTS if (out / name).exists()]
     same = resume is not None and resume.resolve() == out.resolve()
     if held and not (same or force):
@@ -281,6 +295,19 @@ def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
             f"--out {out} already holds a run ({', '.join(held)}); continue it with --resume "
             f"{out}, overwrite it with --force, or choose another directory"
         )
+
+
+def _run_files(out: Path) -> list[str]:
+    """The files of a run (outputs and figures) present in `out`."""
+    from handgrad.figures import FILES
+
+    return [name for name in (*OUTPUTS, *FILES) if (out / name).exists()]
+
+
+def _remove_run(out: Path, names: list[str]) -> None:
+    """Delete a run's files from `out`, metrics.json (the mark of a finished run) first."""
+    for name in sorted(names, key=lambda name: name != "metrics.json"):
+        (out / name).unlink(missing_ok=True)
 
 
 def _native_batch(images: np.ndarray, labels: np.ndarray, layout: str, dtype) -> tuple:
@@ -346,6 +373,8 @@ def _engine(engine: str | None, formulation: str, resumed: dict | None) -> str:
     batch = formulation in FAST_FORMULATIONS
     if resumed is not None:
         saved = resumed.get("engine", "formulation")
+        if saved not in ENGINES:
+            raise ValueError(f"the checkpoint names an unknown engine {saved!r}")
         if engine is not None and engine != saved:
             raise ValueError(f"cannot resume with engine={engine!r}: the checkpoint used {saved!r}")
         return saved
@@ -513,9 +542,7 @@ def train(
     resume = Path(resume) if resume is not None else None
     arrays, resumed = {}, None
     if resume is not None:
-        if not (resume / checkpoint.CHECKPOINT).is_file():
-            raise ValueError(f"--resume {resume}: no {checkpoint.CHECKPOINT} there to resume from")
-        arrays, resumed = checkpoint.load(resume / checkpoint.CHECKPOINT)
+        arrays, resumed = load_checkpoint(resume)
     recipe, formulation, seed, dataset, dtype = _resolve(
         recipe, resumed and resumed["config"], formulation, seed, dataset, dtype
     )
@@ -590,12 +617,23 @@ def train(
         )
     else:
         s = _State.load(arrays, resumed)
+        _check_state(s, resume / checkpoint.CHECKPOINT, native, optimizer, None if full else n)
+        if s.step > total:
+            length = "--iterations" if recipe.iterations is not None else "--epochs"
+            least = s.step if recipe.iterations is not None else math.ceil(s.step / per_epoch)
+            raise ValueError(
+                f"--resume {resume}: the run already has {s.step} steps, more than the {total} "
+                f"asked for; ask for at least {length} {least} (or train a new run with --out)"
+            )
         if quick:
             s.params = {k: np.array(v, float_t, order="C") for k, v in s.params.items()}
         say(f"resumed {resume / checkpoint.CHECKPOINT} at step {s.step} of {total}")
     ckpt_path = out / checkpoint.CHECKPOINT if out is not None else None
     same_dir = resume is not None and out.resolve() == resume.resolve()
     last_good = s.step if same_dir else None  # step of the last checkpoint in `out`
+    # Another run in `out` (--force): removed just before this run writes its first file there.
+    earlier = [] if out is None or same_dir else _run_files(out)
+    replaced = False  # whether it was
 
     # The gate and the periodic checks use 32 training images, float64, in the model's layout.
     gate_idx = np.random.default_rng((seed, 1)).choice(n, min(GATE_BATCH, n), replace=False)
@@ -631,6 +669,10 @@ def train(
             if last_good is not None
             else "no checkpoint was written (use --checkpoint-every N)"
         )
+        if earlier:
+            where += f"; {out} still holds the earlier run, untouched"
+        elif replaced:
+            where += f" (--force removed the earlier run's files from {out})"
         return DivergedError(
             f"training diverged: {what} at step {step} (lr {recipe.lr:g}); stopped, {where}; "
             "try a smaller --lr",
@@ -671,9 +713,13 @@ def train(
         )
 
     def save_checkpoint(seconds: float) -> None:
-        nonlocal last_good
+        nonlocal last_good, earlier, replaced
         if not _finite(s.params.values()):
             raise diverged("a parameter became NaN or inf", s.step)
+        if earlier:  # --force: the directory never mixes two runs
+            _remove_run(out, earlier)
+            say(f"--force: removed the earlier run's {', '.join(earlier)} from {out}")
+            earlier, replaced = [], True
         s.save(ckpt_path, config, seconds)
         last_good = s.step
 
@@ -848,17 +894,36 @@ def save_params(path: str | os.PathLike, model: Model, params: Params, **meta) -
 def load_params(path: str | os.PathLike) -> tuple[Model, Params, dict]:
     """(model, params, meta) from a params.npz written by `save_params`."""
     arrays, meta = checkpoint.load(path)
+    for key in ("model", "sizes"):
+        if key not in meta:
+            raise ValueError(f"{path}: not a handgrad params file (no {key!r} in its metadata)")
+    sizes, alpha = meta["sizes"], meta.get("alpha", 1.0)
+    if not (isinstance(sizes, list) and all(type(n) is int for n in sizes)):
+        raise ValueError(f"{path}: its metadata's sizes {sizes!r} are not a list of integers")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not math.isfinite(alpha):
+        raise ValueError(f"{path}: its metadata's alpha {alpha!r} is not a finite number")
     try:
-        model = parse_model(meta["model"], meta["sizes"], meta.get("alpha", 1.0))
-    except KeyError as e:
-        raise ValueError(f"{path}: not a handgrad params file (no {e} entry)") from None
-    if set(arrays) != set(model.param_shapes()):
+        model = parse_model(meta["model"], sizes, alpha)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    shapes = model.param_shapes()
+    if set(arrays) != set(shapes):
         raise ValueError(f"{path}: arrays {sorted(arrays)} do not match {model.name}")
+    for key, shape in shapes.items():
+        a = arrays[key]
+        if a.dtype.kind != "f" or a.shape != shape:
+            raise ValueError(
+                f"{path}: {key} is {a.dtype} {a.shape}, expected floating-point {shape} "
+                f"for {model.name} {','.join(map(str, model.sizes))}"
+            )
+        if not np.isfinite(a).all():
+            raise ValueError(f"{path}: {key} has non-finite entries (NaN or inf)")
     return model, arrays, meta
 
 
 def write_outputs(result: TrainResult, out: Path, test: tuple, samples: np.ndarray) -> None:
-    """params.npz, the PNG figures (unless `samples` is None) and, last, metrics.json."""
+    """params.npz, the PNG figures (unless `samples` is None: then any earlier ones are removed)
+    and, last, metrics.json."""
     save_params(
         out / "params.npz",
         result.model,
@@ -866,15 +931,20 @@ def write_outputs(result: TrainResult, out: Path, test: tuple, samples: np.ndarr
         dataset=result.config["dataset"],
         recipe=result.config["recipe"]["name"],
     )
-    if samples is not None:
-        from handgrad import figures
+    from handgrad import figures
 
+    if samples is not None:
         figures.save_all(result, out, test[0], test[1], samples)
+    else:  # an earlier segment's figures (--resume ... --no-figures) would show other parameters
+        _remove_run(out, [name for name in figures.FILES if (out / name).exists()])
     checkpoint.write_json(out / "metrics.json", result.metrics())
 
 
 def list_recipes() -> str:
-    """One line per recipe: name, documents, model, sizes, optimizer and its numbers."""
+    """One line per recipe (name, documents, model, sizes, optimizer and its numbers), then, indented,
+    the numbers we chose where the document is silent (`Recipe.choices`)."""
+    import textwrap
+
     lines = []
     for r in RECIPES.values():
         length = f"{r.iterations} iterations" if r.iterations else f"{r.epochs} epochs"
@@ -884,6 +954,10 @@ def list_recipes() -> str:
             f"{r.optimizer} lr {r.lr:g}, {length}, {batch}, init {r.init}, "
             f"train {r.train_size:,} / dev {r.dev_size:,}{_ingredients(r)}"
         )
+        if r.choices:
+            lines += textwrap.wrap(
+                f"our choices: {r.choices}", 100, initial_indent="    ", subsequent_indent="    "
+            )
     return "\n".join(lines)
 
 
@@ -900,13 +974,89 @@ def _ingredients(r: Recipe) -> str:
 
 def resume_recipe(resume: str | os.PathLike) -> Recipe:
     """The recipe a checkpoint directory was trained with (for --resume without --recipe)."""
+    return recipe_from_json(load_checkpoint(resume)[1]["config"]["recipe"])
+
+
+# What a checkpoint's metadata holds (see `_State.save` and `train`'s config), and of what type.
+CHECKPOINT_META = {
+    "step": int,
+    "rng": dict,
+    "check_rng": dict,
+    "history": dict,
+    "train_seconds": int | float,
+    "config": dict,
+}
+CHECKPOINT_CONFIG = {"recipe": dict, "formulation": str, "seed": int, "dataset": str, "dtype": str}
+HISTORY = ("step", "loss", "train_accuracy", "dev_accuracy")
+
+
+def load_checkpoint(resume: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, meta) of DIR/checkpoint.npz, its metadata validated; ValueError naming the file."""
     path = Path(resume) / checkpoint.CHECKPOINT
     if not path.is_file():
         raise ValueError(f"--resume {resume}: no {checkpoint.CHECKPOINT} there to resume from")
-    _, meta = checkpoint.load(path)
-    return recipe_from_json(meta["config"]["recipe"])
+    arrays, meta = checkpoint.load(path)
+
+    def foreign(problem: str) -> ValueError:
+        return ValueError(
+            f"{path}: not a handgrad checkpoint ({problem}; written by another version?)"
+        )
+
+    for where, held, wanted in (
+        ("metadata", meta, CHECKPOINT_META),
+        ("metadata's config", meta.get("config"), CHECKPOINT_CONFIG),
+    ):
+        for key, kind in wanted.items():
+            if key not in held:
+                raise foreign(f"{where} has no {key!r}")
+            if isinstance(held[key], bool) or not isinstance(held[key], kind):
+                raise foreign(f"{where} has {key!r} = {held[key]!r}")
+    if meta["step"] < 0:
+        raise foreign(f"step {meta['step']} is negative")
+    history = meta["history"]
+    if sorted(history) != sorted(HISTORY) or not all(isinstance(history[k], list) for k in HISTORY):
+        raise foreign(f"its history has keys {sorted(history)}, expected lists {list(HISTORY)}")
+    for key in ("rng", "check_rng"):
+        try:
+            np.random.default_rng().bit_generator.state = meta[key]
+        except (TypeError, ValueError, KeyError) as e:
+            raise foreign(f"{key!r} is not a NumPy PCG64 generator state ({e})") from None
+    try:
+        recipe_from_json(meta["config"]["recipe"])
+    except ValueError as e:
+        raise foreign(f"its recipe: {e}") from None
+    if not any(k.startswith("params/") for k in arrays):
+        raise foreign("no params/ arrays")
+    return arrays, meta
+
+
+def _check_state(s: _State, path: Path, native: Model, optimizer, n: int | None) -> None:
+    """ValueError naming the checkpoint when its arrays do not fit the model it names: parameter
+    and optimizer-state shapes, and (mini-batches) the epoch's shuffling order of n images."""
+    expected = native.param_shapes()
+    got = {k: v.shape for k, v in s.params.items()}
+    if got != expected:
+        raise ValueError(f"{path}: parameters {got} do not match {native.name} {expected}")
+    opt_expected = {k: v.shape for k, v in optimizer.init(s.params).items()}
+    opt_got = {k: v.shape for k, v in s.opt_state.items()}
+    if opt_got != opt_expected:
+        raise ValueError(f"{path}: optimizer state {opt_got} does not match {opt_expected}")
+    if n is not None and s.perm is not None and not np.array_equal(np.sort(s.perm), np.arange(n)):
+        raise ValueError(f"{path}: 'perm' is not a shuffling order of the {n} training images")
 
 
 def recipe_from_json(saved: dict) -> Recipe:
-    """The Recipe whose `asdict()` (as stored in metrics.json and checkpoints) is `saved`."""
+    """The Recipe whose `asdict()` (as stored in metrics.json and checkpoints) is `saved`;
+    ValueError naming unknown or missing fields."""
+    if not isinstance(saved, dict):
+        raise ValueError(f"a recipe is a JSON object of fields, got a {type(saved).__name__}")
+    fields = Recipe.__dataclass_fields__
+    required = {k for k, f in fields.items() if f.default is MISSING}
+    if unknown := sorted(set(saved) - set(fields)):
+        raise ValueError(f"unknown recipe field(s) {unknown}")
+    if missing := sorted(required - set(saved)):
+        raise ValueError(f"recipe field(s) {missing} missing")
+    for k in ("documents", "sizes"):
+        if not isinstance(saved[k], list | tuple):
+            raise ValueError(f"recipe field {k!r} must be a list, got {saved[k]!r}")
     return Recipe(**{k: tuple(v) if k in ("documents", "sizes") else v for k, v in saved.items()})

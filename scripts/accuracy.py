@@ -26,13 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from handgrad import data
 from handgrad.formulations import get_formulation
+from handgrad.models import parse_sizes
 from handgrad.recipes import Recipe, get_recipe
-from handgrad.train import machine, train
+from handgrad.train import DivergedError, GateError, machine, train
 
 
 def _setting(text: str) -> tuple[str, object]:
     """ "field=value" with value parsed as JSON where it parses (numbers), else kept as a string."""
-    name, _, value = text.partition("=")
+    name, equals, value = text.partition("=")
+    if not (name and equals):
+        raise ValueError(f"--set {text!r}: expected FIELD=VALUE, e.g. --set dropout=0")
     try:
         return name, json.loads(value)
     except json.JSONDecodeError:
@@ -94,9 +97,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
+    try:
+        return _measure(args)
+    except (GateError, DivergedError) as error:  # the gradient refused, or training diverged
+        print(f"accuracy.py: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as error:  # bad options or data: one line, no traceback
+        print(f"accuracy.py: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+def _measure(args: argparse.Namespace) -> int:
     changes = dict(_setting(s) for s in args.set)
     if "sizes" in changes:
-        changes["sizes"] = tuple(int(n) for n in str(changes["sizes"]).split(","))
+        changes["sizes"] = parse_sizes(str(changes["sizes"]))
     recipe = get_recipe(args.recipe, epochs=args.epochs, **changes)
     started = time.time()
     runs = [run_seed(recipe, seed, args.dataset, args.formulation) for seed in args.seeds]

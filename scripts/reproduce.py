@@ -106,6 +106,41 @@ def table(runs: list[dict], machine_line: str) -> str:
     return "\n".join(lines)
 
 
+# What `table` reads from each run (None: no dev split).
+RUN_FIELDS = {
+    "recipe": (str,),
+    "seed": (int,),
+    "train_accuracy": (int, float),
+    "dev_accuracy": (int, float, type(None)),
+    "test_accuracy": (int, float),
+    "seconds": (int, float),
+}
+
+
+def read_jsonl(path: str) -> list[dict]:
+    """The runs saved in a --jsonl file; ValueError naming the file and line of a malformed one."""
+    runs = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            run = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}, line {n}: not JSON ({e})") from None
+        if not isinstance(run, dict):
+            raise ValueError(f"{path}, line {n}: a JSON {type(run).__name__}, not a run object")
+        for key, kinds in RUN_FIELDS.items():
+            if key not in run:
+                raise ValueError(f"{path}, line {n}: no {key!r} in the run")
+            if isinstance(run[key], bool) or not isinstance(run[key], kinds):
+                names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+                raise ValueError(f"{path}, line {n}: {key!r} is {run[key]!r}, expected {names}")
+        if run["recipe"] not in RECIPES:
+            raise ValueError(f"{path}, line {n}: unknown recipe {run['recipe']!r}")
+        runs.append(run)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the reproduction (or render saved runs) and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -116,9 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jsonl", help="append one JSON line per finished run here")
     parser.add_argument("--render", action="store_true", help="only print the table of --jsonl")
     args = parser.parse_args(argv)
-    runs: list[dict] = []
-    if args.jsonl and Path(args.jsonl).exists():
-        runs = [json.loads(line) for line in Path(args.jsonl).read_text().splitlines() if line]
+    try:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+        if args.render and not (args.jsonl and Path(args.jsonl).is_file()):
+            raise ValueError(f"--render needs an existing --jsonl file, got {args.jsonl!r}")
+        runs = read_jsonl(args.jsonl) if args.jsonl and Path(args.jsonl).exists() else []
+    except (ValueError, OSError) as error:
+        print(f"reproduce.py: error: {error}", file=sys.stderr)
+        return 2
     if not args.render:
         done = {(r["recipe"], r["seed"]) for r in runs}
         for name in args.recipes:

@@ -13,6 +13,7 @@ from matplotlib import image as mpimg
 
 from handgrad import column_major, data, fast
 from handgrad.cli import main
+from handgrad.recipes import RECIPES
 from handgrad.train import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,9 @@ def test_list_recipes(capsys):
         line = next(line for line in out.splitlines() if line.startswith(name))
         assert docs in line
     assert "Samson Zhang" in out
+    flat = " ".join(out.split())  # the choices are wrapped, indented under their recipe
+    for recipe in RECIPES.values():
+        assert " ".join(recipe.choices.split()) in flat, recipe.name
 
 
 def test_train_prints_accuracies_and_writes_outputs(trained, capsys):

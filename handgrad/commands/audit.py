@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from handgrad.audit.run import check_documents, render_markdown, timed_audit, to_json
+from handgrad.checkpoint import atomic_write
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,10 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the per-document tables (or JSON); exit 0 when the audit ran, errata or not."""
+    if args.write and Path(args.write).is_dir():
+        raise ValueError(f"--write {args.write}: is a directory; give a file name, e.g. ERRATA.md")
     documents = check_documents(args.document)
     results, seconds = timed_audit(args.document and documents)
-    if args.write:
-        Path(args.write).write_text(render_markdown(results), encoding="utf-8")
+    if args.write:  # its directory is created, as `handgrad train --out` creates its own
+        atomic_write(args.write, lambda f: f.write(render_markdown(results).encode()))
     if args.json:
         print(json.dumps(to_json(results, seconds), indent=1, default=str))
     elif args.write:

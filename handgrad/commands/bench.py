@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
     """Time every workload; print the table (progress on stderr) or the JSON report."""
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    from handgrad import data
+
+    data.fetch("mnist", args.data_dir)  # a missing data directory: one line, before any timing
     report = bench.run(
         args.workload or DEFAULT_WORKLOADS,
         args.repeat,

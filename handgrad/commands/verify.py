@@ -18,8 +18,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table; exit 0 only when every formulation x model passes."""
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    from handgrad import data
+
+    images = len(data.load("mnist", "train", args.data_dir).labels)  # the batch is drawn from these
+    if args.batch_size > images:
+        raise ValueError(
+            f"--batch-size {args.batch_size} exceeds the {images:,} MNIST training images "
+            "it is drawn from"
+        )
     rows = verify(batch_size=args.batch_size, seed=args.seed, data_dir=args.data_dir)
     if args.json:
         print(json.dumps(rows_to_json(rows)))

@@ -1,0 +1,319 @@
+"""Bad input to the command line: one line on stderr naming the problem, exit status 2, no traceback,
+and nothing already saved lost. Tiny runs (300 images, 3 steps) on real MNIST (HANDGRAD_DATA_DIR)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handgrad.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--recipe", "002", "--iterations", "3", "--train-size", "300", "--dev-size", "30"]
+TINY += ["--quiet", "--no-verify"]
+FIGURES = ("curves.png", "confusion.png", "samples.png", "weights.png")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Exit status, stdout and stderr of `handgrad *argv` (argparse errors exit via SystemExit)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as done:
+        code = done.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line_error(code: int, err: str, *words: str) -> None:
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A finished tiny run (no figures, so fake PNGs stand in for an earlier segment's)."""
+    out = tmp_path_factory.mktemp("errors") / "run"
+    assert main(["train", *TINY, "--no-figures", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def run_dir(finished, tmp_path) -> Path:
+    """A private copy of the finished run, with (fake) figures beside it."""
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    for name in FIGURES:
+        (out / name).write_bytes(b"an earlier figure")
+    return out
+
+
+# ---------------------------------------------------------------- option values
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--init-scale", "nan"], "--init-scale"),
+        (["--init-scale", "inf"], "--init-scale"),
+        (["--init-scale", "-1"], "--init-scale"),
+        (["--init-scale", "1e300"], "--init-scale"),
+        (["--init-scale", "0"], "--init-scale must be positive"),
+        (["--model", "elu-softmax-column", "--alpha", "nan"], "--alpha"),
+        (["--model", "elu-softmax-column", "--alpha", "inf"], "--alpha"),
+        (["--model", "elu-softmax-column", "--alpha", "0"], "--alpha"),
+        (["--optimizer", "sgd", "--batch-size", "500"], "--batch-size 500 exceeds --train-size"),
+        (["--display-every", "0"], "--display-every must be"),
+        (["--seed", "-1"], "--seed must be"),
+        (["--verify-every", "0"], "--verify-every must be"),
+    ],
+)
+def test_bad_option_values_name_the_option(capsys, tmp_path, argv, words):
+    code, out, err = run(capsys, "train", *TINY, "--out", str(tmp_path / "run"), *argv)
+    one_line_error(code, err, words)
+    assert out == "" and not (tmp_path / "run").exists()
+
+
+def test_out_below_a_file_is_refused(capsys, tmp_path):
+    (tmp_path / "afile").write_text("precious")
+    code, _, err = run(capsys, "train", *TINY, "--out", str(tmp_path / "afile" / "sub"))
+    one_line_error(code, err, "afile is a file, not a directory")
+    assert (tmp_path / "afile").read_text() == "precious"
+
+
+# ---------------------------------------------------------------- malformed files
+
+
+def _rewrite(src: Path, dst: Path, change) -> Path:
+    """A copy of the .npz `src` at `dst` with change(arrays, meta) applied to its arrays and meta."""
+    with np.load(src) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta = change(arrays, meta)
+    arrays["__meta__"] = np.array(meta if isinstance(meta, str) else json.dumps(meta))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(dst, **arrays)
+    return dst
+
+
+def _set(arrays, key, value):
+    arrays[key] = value
+
+
+PARAMS_DAMAGE = {
+    "meta a list": (lambda a, m: [1, 2], "metadata is a JSON list"),
+    "meta not JSON": (lambda a, m: "{not json", "not valid JSON"),
+    "sizes a string": (lambda a, m: m | {"sizes": "abc"}, "sizes 'abc'"),
+    "no model": (lambda a, m: {k: v for k, v in m.items() if k != "model"}, "no 'model'"),
+    "W1 strings": (lambda a, m: _set(a, "W1", np.array(["a"] * 3)) or m, "'W1' holds <U1"),
+    "W1 complex": (lambda a, m: _set(a, "W1", a["W1"].astype(complex)) or m, "complex128"),
+    "W1 integers": (lambda a, m: _set(a, "W1", a["W1"].astype(int)) or m, "floating-point"),
+    "W1 NaN": (lambda a, m: _set(a, "W1", a["W1"] * np.nan) or m, "non-finite"),
+    "W1 reshaped": (lambda a, m: _set(a, "W1", a["W1"].T) or m, "expected floating-point"),
+}
+
+
+@pytest.mark.parametrize("damage", PARAMS_DAMAGE)
+def test_predict_refuses_malformed_params_naming_the_file(capsys, finished, tmp_path, damage):
+    change, words = PARAMS_DAMAGE[damage]
+    bad = _rewrite(finished / "params.npz", tmp_path / "bad.npz", change)
+    code, out, err = run(capsys, "predict", "--params", str(bad), "--index", "0")
+    one_line_error(code, err, str(bad), words)
+    assert out == ""
+
+
+def test_predict_refuses_files_that_are_not_npz(capsys, finished, tmp_path):
+    for path in (finished / "metrics.json", tmp_path / "notes.txt"):
+        path.exists() or path.write_text("hello\n")
+        code, _, err = run(capsys, "predict", "--params", str(path), "--index", "0")
+        one_line_error(code, err, f"{path}: not a .npz file written by handgrad")
+        assert "pickle" not in err
+    missing = tmp_path / "nonexistent.npz"
+    code, _, err = run(capsys, "predict", "--params", str(missing), "--index", "0")
+    one_line_error(code, err, f"{missing}: no such file or directory")
+
+
+def _drop(meta, *path):
+    inner = meta
+    for key in path[:-1]:
+        inner = inner[key]
+    del inner[path[-1]]
+    return meta
+
+
+CHECKPOINT_DAMAGE = {
+    "meta a list": (lambda a, m: [1], "metadata is a JSON list"),
+    "no check_rng": (lambda a, m: _drop(m, "check_rng"), "metadata has no 'check_rng'"),
+    "no config.recipe": (lambda a, m: _drop(m, "config", "recipe"), "config has no 'recipe'"),
+    "recipe field missing": (lambda a, m: _drop(m, "config", "recipe", "name"), "['name'] missing"),
+    "unknown recipe field": (
+        lambda a, m: m["config"]["recipe"].update(bogus=1) or m,
+        "unknown recipe field(s) ['bogus']",
+    ),
+    "step a string": (lambda a, m: m | {"step": "3"}, "'step' = '3'"),
+    "bad rng state": (lambda a, m: m | {"rng": {"state": 1}}, "'rng' is not a NumPy"),
+    "params reshaped": (
+        lambda a, m: _set(a, "params/W1", a["params/W1"][:5]) or m,
+        "do not match relu-softmax-column",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", CHECKPOINT_DAMAGE)
+@pytest.mark.parametrize("recipe", [False, True])
+def test_resume_refuses_a_malformed_checkpoint_naming_the_file(
+    capsys, finished, tmp_path, damage, recipe
+):
+    change, words = CHECKPOINT_DAMAGE[damage]
+    bad = _rewrite(finished / "checkpoint.npz", tmp_path / "run" / "checkpoint.npz", change)
+    before = snapshot(bad.parent)
+    argv = ["--resume", str(bad.parent), "--quiet", *(TINY if recipe else [])]
+    code, out, err = run(capsys, "train", *argv)
+    one_line_error(code, err, str(bad), words)
+    assert out == "" and snapshot(bad.parent) == before
+
+
+# ---------------------------------------------------------------- resume and --force
+
+
+@pytest.mark.parametrize("length", [["--iterations", "2"], ["--epochs", "1"]])
+def test_resume_with_fewer_steps_than_trained_is_refused(capsys, tmp_path, length):
+    out = tmp_path / "run"
+    argv = ["--optimizer", "sgd", "--batch-size", "100", "--iterations", "7", "--no-figures"]
+    assert run(capsys, "train", *TINY, *argv, "--out", str(out))[0] == 0  # 3 steps per epoch
+    before = snapshot(out)
+    code, out_text, err = run(capsys, "train", "--resume", str(out), "--quiet", *length)
+    least = "--iterations 7" if length[0] == "--iterations" else "--epochs 3"
+    one_line_error(code, err, "already has 7 steps", f"at least {least}")
+    assert out_text == "" and snapshot(out) == before
+
+
+def test_force_with_checkpoints_replaces_the_earlier_run_never_mixes_two(capsys, run_dir):
+    argv = ["--lr", "1e30", "--checkpoint-every", "1", "--force", "--out", str(run_dir)]
+    code, _, err = run(capsys, "train", *TINY, *argv)
+    assert code == 1 and "diverged" in err, err
+    assert "--force removed the earlier run's files" in err
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz"]
+    code, _, err = run(capsys, "train", "--resume", str(run_dir), "--lr", "1e30", "--quiet")
+    assert code == 1 and "diverged" in err  # the checkpoint left is the new run's
+
+
+def test_force_that_fails_before_writing_leaves_the_earlier_run_whole(capsys, run_dir):
+    before = snapshot(run_dir)
+    code, _, err = run(capsys, "train", *TINY, "--lr", "1e30", "--force", "--out", str(run_dir))
+    assert code == 1 and "still holds the earlier run" in err, err
+    assert snapshot(run_dir) == before
+
+
+def test_force_that_succeeds_leaves_only_the_new_run(capsys, run_dir):
+    code, _, _ = run(capsys, "train", *TINY, "--no-figures", "--force", "--out", str(run_dir))
+    assert code == 0
+    assert sorted(p.name for p in run_dir.iterdir()) == sorted(
+        ["checkpoint.npz", "metrics.json", "params.npz"]
+    )
+
+
+def test_resume_without_figures_removes_the_earlier_figures(capsys, run_dir):
+    argv = ["--resume", str(run_dir), "--iterations", "4", "--quiet", "--no-figures"]
+    code, _, _ = run(capsys, "train", *argv)
+    assert code == 0
+    assert not [name for name in FIGURES if (run_dir / name).exists()]
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 4
+
+
+# ---------------------------------------------------------------- other commands
+
+
+def test_verify_options_are_checked_with_their_limits(capsys):
+    code, _, err = run(capsys, "verify", "--batch-size", "100000")
+    one_line_error(code, err, "--batch-size 100000 exceeds the 60,000 MNIST training images")
+    code, _, err = run(capsys, "verify", "--seed", "-1")
+    one_line_error(code, err, "--seed must be a non-negative integer")
+
+
+def test_bench_checks_the_data_directory_first(capsys, tmp_path):
+    argv = ["--workload", "tiny", "--repeat", "1", "--no-peers", "--data-dir", str(tmp_path)]
+    code, out, err = run(capsys, "bench", *argv)
+    one_line_error(code, err, str(tmp_path), "missing")
+    assert out == ""
+
+
+def test_audit_write_creates_its_directory_and_refuses_a_directory(capsys, tmp_path, monkeypatch):
+    from handgrad.commands import audit
+
+    monkeypatch.setattr(audit, "timed_audit", lambda documents: ([], 0.0))  # no audit: a file
+    target = tmp_path / "new" / "dir" / "ERRATA.md"
+    code, _, err = run(capsys, "audit", "--document", "002", "--write", str(target))
+    assert code == 0 and target.read_text().startswith("# Errata"), err
+    code, _, err = run(capsys, "audit", "--document", "002", "--write", str(tmp_path))
+    one_line_error(code, err, "is a directory")
+
+
+def test_a_closed_pipe_ends_predict_quietly(finished):
+    argv = ["predict", "--params", str(finished / "params.npz"), "--index", "0"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "handgrad", *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ | {"PYTHONWARNINGS": "ignore"},
+    )
+    child.stdout.close()  # the reader is gone before the first line is written
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141
+    assert err == ""
+
+
+# ---------------------------------------------------------------- scripts
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("lines", "words"),
+    [
+        (["[1, 2]"], "line 1: a JSON list"),
+        (["{not json"], "line 1: not JSON"),
+        (['{"recipe": "relu-softmax-column"}'], "no 'seed'"),
+        (['{"recipe": "nope", "seed": 0}'], "'train_accuracy'"),
+        (None, "needs an existing --jsonl"),
+    ],
+)
+def test_reproduce_render_refuses_bad_jsonl(capsys, tmp_path, lines, words):
+    jsonl = tmp_path / "runs.jsonl"
+    if lines is not None:
+        jsonl.write_text("\n".join(lines) + "\n")
+    code = _script("reproduce").main(["--render", "--jsonl", str(jsonl)])
+    one_line_error(code, capsys.readouterr().err, words)
+
+
+def test_reproduce_refuses_zero_seeds(capsys):
+    code = _script("reproduce").main(["--seeds", "0"])
+    one_line_error(code, capsys.readouterr().err, "--seeds must be >= 1")
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [("lr", "expected FIELD=VALUE"), ("bogus=1", "unknown recipe field"), ("sizes=7,x", "sizes")],
+)
+def test_accuracy_set_needs_field_equals_value(capsys, setting, words):
+    code = _script("accuracy").main(["--seeds", "0", "--set", setting])
+    one_line_error(code, capsys.readouterr().err, words)
