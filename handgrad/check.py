@@ -54,6 +54,7 @@ from handgrad.diagnose import (
     diagnose_shape,
     diagnose_values,
     layer_hint,
+    summed_over_units,
     variant_gradients,
 )
 from handgrad.models import Model, Params, check_inputs, init_params, parse_model, parse_sizes
@@ -364,6 +365,14 @@ def _call(grad_fn: Callable, problem: Problem) -> tuple[object, str | None]:
     """(grad_fn's result, None), or (None, what it raised and where)."""
     params = {k: v.copy() for k, v in problem.params.items()}
     try:
+        signature = inspect.signature(grad_fn)
+        signature.bind(params, problem.X, problem.Y)
+    except TypeError as error:  # said here, not as a TypeError raised inside handgrad
+        name = getattr(grad_fn, "__name__", type(grad_fn).__name__)
+        return None, f"{name}{signature} cannot be called as {name}(params, X, Y): {error}"
+    except ValueError:  # no signature to inspect (a builtin): the call itself will tell
+        pass
+    try:
         return grad_fn(params, problem.X.copy(), problem.Y.copy()), None
     except (Exception, SystemExit) as error:
         return None, describe_exception(grad_fn, error)
@@ -427,6 +436,16 @@ def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | 
     return found, None, notes
 
 
+def _not_numeric(value: object) -> str:
+    try:
+        dtype = np.asarray(value).dtype
+    except (TypeError, ValueError):  # ragged
+        dtype = None
+    if dtype is not None and dtype.kind == "c":
+        return f"complex values ({dtype.name}); the gradient of a real loss is real"
+    return f"not a numeric array ({type(value).__name__})"
+
+
 def _numeric(value: object) -> np.ndarray | None:
     try:
         array = np.asarray(value)
@@ -440,11 +459,21 @@ def _numeric(value: object) -> np.ndarray | None:
 
 @dataclass
 class Oracle:
-    """The loss as f(params) -> float (for finite differences) and its autodiff gradient, if any."""
+    """The loss as f(params) -> float (for finite differences) and its autodiff gradient, if any.
+
+    `piecewise`, where the model has kinks: params -> (loss, piece), the piece saying which side of
+    every kink the parameters are on, so that a difference that steps across one is not trusted
+    (`reference.central_differences`). Finite differences use it in place of f.
+    """
 
     f: Callable[[Params], float]
     grad: Params | None
     eps: float  # the relative rounding of f's arithmetic
+    piecewise: Callable[[Params], tuple[float, np.ndarray]] | None = None
+
+    @property
+    def differenced(self) -> Callable:
+        return self.piecewise or self.f
 
 
 EPS64 = float(np.finfo(np.float64).eps)
@@ -457,20 +486,46 @@ def model_loss(model: Model, X: np.ndarray, Y: np.ndarray) -> Callable[[Params],
     same loss, so a disagreement means one of them is suspect. It costs microseconds where a call
     into JAX costs milliseconds, which is what makes the sampled checks cheap.
     """
+    run = _loss_and_cache(model, X, Y)
+    return lambda params: run(params)[0]
+
+
+def kink_sides(model: Model, X: np.ndarray, Y: np.ndarray) -> Callable | None:
+    """params -> (the model's loss, Z^l > 0 for every hidden pre-activation), one forward pass.
+
+    The signs say which side of ReLU's (ELU's) kink the parameters are on: the smooth pieces that
+    finite differences must not step across (see `reference.central_differences`). None where g'
+    has no jump (sigmoid, identity, ELU with alpha = 1) or there is no hidden layer.
+    """
+    kinked = model.hidden == "relu" or (model.hidden == "elu" and model.alpha != 1.0)
+    if not kinked or model.depth < 2:
+        return None
+    run = _loss_and_cache(model, X, Y)
+
+    def f(params: Params) -> tuple[float, np.ndarray]:
+        value, cache = run(params)
+        return value, np.concatenate([np.ravel(cache[f"Z{l}"] > 0) for l in range(1, model.depth)])
+
+    return f
+
+
+def _loss_and_cache(model: Model, X: np.ndarray, Y: np.ndarray) -> Callable:
     forward = {"column": column_major, "row": row_major}[model.layout].forward
     L, axis = model.depth, model.class_axis
 
-    def f(params: Params) -> float:
+    def run(params: Params) -> tuple[float, dict]:
         with np.errstate(over="ignore", under="ignore"):
-            return model.loss.value(forward(model, params, X)[f"Z{L}"], Y, axis)
+            cache = forward(model, params, X)
+            return model.loss.value(cache[f"Z{L}"], Y, axis), cache
 
-    return f
+    return run
 
 
 def model_oracle(problem: Problem) -> Oracle:
     """JAX autodiff of the model's loss (float64) and the loss for finite differences."""
     m, p, X, Y = problem.model, problem.p64, problem.X64, problem.Y64
-    return Oracle(model_loss(m, X, Y), reference.jax_gradients(m, p, X, Y), EPS64)
+    grad = reference.jax_gradients(m, p, X, Y)
+    return Oracle(model_loss(m, X, Y), grad, EPS64, kink_sides(m, X, Y))
 
 
 _JITTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -505,14 +560,21 @@ def user_loss_oracle(loss: Callable, problem: Problem, notes: list[str]) -> Orac
         grad = {k: np.asarray(grad[k], np.float64) for k in p}
         f = lambda q: float(jitted(q, X, Y))  # noqa: E731
         f(p)
-        return Oracle(f, grad, eps)
+        return Oracle(f, grad, eps, _with_sides(f, problem))
     except Exception as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         notes.append(
             f"your loss is not JAX-traceable ({type(error).__name__}: {first[:120]}); "
             "checked against finite differences only"
         )
-    return Oracle(lambda q: float(loss(q, X, Y)), None, eps)
+    f = lambda q: float(loss(q, X, Y))  # noqa: E731
+    return Oracle(f, None, eps, _with_sides(f, problem))
+
+
+def _with_sides(f: Callable, problem: Problem) -> Callable | None:
+    """f with the model's kink sides: the caller's loss is the model's, maybe penalised or masked."""
+    sides = kink_sides(problem.model, problem.X64, problem.Y64)
+    return None if sides is None else (lambda q: (f(q), sides(q)[1]))
 
 
 def rounding_slack(model: Model, params: Params, X: np.ndarray, Y: np.ndarray, dtype) -> Params:
@@ -692,17 +754,22 @@ def _shape_checked(
         raw = received.get(key)
         g = None if raw is None else _numeric(raw)
         if g is None:
-            what = "missing" if raw is None else f"not a numeric array ({type(raw).__name__})"
+            what = "missing" if raw is None else _not_numeric(raw)
             failed[key] = _failed(Diagnosis("shape", None, f"{what}; expected shape {want}"))
             continue
         diagnosis = diagnose_shape(key, g.shape, want, m, batch_axis, shapes)
-        if diagnosis is not None:
-            failed[key] = _failed(diagnosis)
+        if diagnosis is not None:  # where m = n_l, the values tell a sum over the wrong axis
+            failed[key] = _failed(_units_summed(problem, key, g) or diagnosis)
             continue
         if g.size != math.prod(want):
             broadcast[key] = g.shape
         ok[key] = np.broadcast_to(g, want).copy()
     return ok, failed, broadcast
+
+
+def _units_summed(problem: Problem, key: str, g: np.ndarray) -> Diagnosis | None:
+    tol = tolerance(problem.dtype, "autodiff")
+    return summed_over_units(problem.model, problem.p64, problem.X64, problem.Y64, key, g, tol)
 
 
 def _failed(diagnosis: Diagnosis) -> ParameterReport:
@@ -755,7 +822,7 @@ def _judge_by_autodiff(
             if key in errors and np.isfinite(errors[key]).all():
                 priority.insert(0, _argmax(errors[key]))
             entries[key] = _sample(a.shape, rng, priority)
-    suspect = _suspect_entries(oracle, problem.p64, truth, entries, slack)
+    suspect, across = _suspect_entries(oracle, problem.p64, truth, entries, slack)
     global_doubt, directions = None, 0 if exhaustive or slack is not None else directions
     if directions:
         global_doubt = _directional_doubt(oracle, problem.p64, truth, rng, directions)
@@ -783,6 +850,8 @@ def _judge_by_autodiff(
                 output=model.output if with_model_loss else "",
                 slack=float(np.max(rounding[key], initial=0.0)),
             )
+            if report.diagnosis.kind == "unexplained" and with_model_loss:
+                report.diagnosis = _units_summed(problem, key, gk) or report.diagnosis
         doubt = suspect.get(key) or global_doubt
         if doubt and report.verdict != "inconclusive":
             said = "" if report.verdict == "pass" else f" (vs autodiff: {report.diagnosis.detail})"
@@ -792,6 +861,7 @@ def _judge_by_autodiff(
     checked = sum(len(v) for v in entries.values()) if entries is not None else "all"
     notes.append(
         f"finite differences checked the autodiff oracle at {checked} entries"
+        + (f" ({across} of them step across a kink and say nothing)" if across else "")
         + (f" and along {directions} random directions" if directions else "")
     )
     return {k: reports[k] for k in model.param_shapes()}
@@ -835,18 +905,20 @@ def _non_finite(model: Model, key: str, g: np.ndarray) -> ParameterReport:
 
 def _suspect_entries(
     oracle: Oracle, p64: Params, truth: Params, entries, slack: Params | None
-) -> dict[str, str]:
-    """{key: how autodiff and central differences disagree}, beyond the differences' uncertainty.
+) -> tuple[dict[str, str], int]:
+    """{key: how autodiff and central differences disagree}, beyond the differences' uncertainty,
+    and how many entries' differences stepped across a kink (uncertainty inf: they judge nothing).
 
     On a kink autodiff takes ReLU'(0) = 0 at every kink, which need not be either one-sided slope
     (a step can cross one kink forward and another backward), so the kink slack is allowed too.
     """
-    fd = reference.central_differences(oracle.f, p64, entries=entries)
+    fd = reference.central_differences(oracle.differenced, p64, entries=entries)
     tol = tolerance("float64", "finite-difference")
-    suspect = {}
+    suspect, across = {}, 0
     for key, a in truth.items():
         est, unc = fd.estimate[key], fd.uncertainty[key]
         done = ~np.isnan(est)
+        across += int(np.isinf(unc[done]).sum())
         bound = tol.atol + tol.rtol * float(np.max(np.abs(a), initial=0.0))
         allowed = unc + bound + (0.0 if slack is None else slack[key])
         gap = np.where(done, np.abs(est - a) - allowed, -np.inf)
@@ -856,7 +928,7 @@ def _suspect_entries(
                 f"autodiff says {a[i]:.6g} at {key}{list(i)} but central differences say "
                 f"{est[i]:.6g} (uncertainty {unc[i]:.1e})"
             )
-    return suspect
+    return suspect, across
 
 
 def _directional_doubt(oracle, p64, truth, rng, directions) -> str | None:
@@ -866,7 +938,7 @@ def _directional_doubt(oracle, p64, truth, rng, directions) -> str | None:
     typical = norm / math.sqrt(sum(a.size for a in truth.values()))
     for _ in range(directions):
         d = reference.random_direction(p64, rng)
-        fd = reference.directional_derivative(oracle.f, p64, d)
+        fd = reference.directional_derivative(oracle.differenced, p64, d)
         ad = sum(float(np.sum(truth[k] * d[k])) for k in truth)
         bound = tol.atol + tol.rtol * max(abs(fd.derivative), typical) + 10 * fd.error
         if fd.converged and abs(ad - fd.derivative) > bound:
@@ -900,7 +972,7 @@ def _judge_by_differences(
         for key, shape in shapes.items():
             priority = [_argmax(np.abs(g[key]))] if key in g and np.isfinite(g[key]).all() else []
             entries[key] = _sample(shape, rng, priority)
-    fd = reference.central_differences(oracle.f, problem.p64, h=h, entries=entries)
+    fd = reference.central_differences(oracle.differenced, problem.p64, h=h, entries=entries)
     f0 = abs(oracle.f(problem.p64))
     rounding = rounding_slack(model, problem.p64, problem.X64, problem.Y64, problem.dtype)
     m = problem.X.shape[1 if model.layout == "column" else 0]
@@ -992,7 +1064,7 @@ def _directional_wrong(oracle, p64, key, gk, rng, directions, dtype) -> str | No
     typical = float(np.linalg.norm(gk)) / math.sqrt(max(gk.size, 1))
     for _ in range(directions):
         d = _unit_direction(p64, key, rng)
-        fd = reference.directional_derivative(oracle.f, p64, d)
+        fd = reference.directional_derivative(oracle.differenced, p64, d)
         gd = float(np.sum(gk * d[key]))
         bound = tol.atol + tol.rtol * max(abs(fd.derivative), typical) + 10 * fd.error
         if fd.converged and abs(gd - fd.derivative) > bound:
@@ -1078,7 +1150,8 @@ def directional_check(
     if received is None:
         return report
     if loss is None:
-        oracle = Oracle(model_loss(model, problem.X64, problem.Y64), None, EPS64)
+        X64, Y64 = problem.X64, problem.Y64
+        oracle = Oracle(model_loss(model, X64, Y64), None, EPS64, kink_sides(model, X64, Y64))
     else:
         oracle = user_loss_oracle(loss, problem, report.notes)
     g, reports, _ = _shape_checked(problem, received)

@@ -118,6 +118,35 @@ def diagnose_shape(
     return Diagnosis("shape", None, head)
 
 
+def summed_over_units(
+    model: Model, params: Params, X: np.ndarray, Y: np.ndarray, key: str, g: np.ndarray, tol
+) -> Diagnosis | None:
+    """`wrong-axis` when bias gradient g holds dZ^l summed over the units, one number per example.
+
+    `diagnose_shape` tells that from the shape unless the batch size m equals the layer's width n_l
+    (then (1, m) looks like a transposed (n_l, 1)); here the values decide. None otherwise.
+    """
+    column = model.layout == "column"
+    m = X.shape[1 if column else 0]
+    if key[0] != "b" or np.size(g) != m:
+        return None
+    l, col = int(key[1:]), model.with_layout("column")
+    if not column:
+        params, X, Y = transpose_params(params), X.T, Y.T
+    with np.errstate(all="ignore"):
+        dZ = column_major.backward(col, params, column_major.forward(col, params, X), Y)[f"dZ{l}"]
+    per_example, per_unit = dZ.sum(axis=0), dZ.sum(axis=1)
+    g = np.ravel(g).astype(np.float64)
+    if not _close(g, per_example, tol) or (g.size == per_unit.size and _close(g, per_unit, tol)):
+        return None  # not the sums over the units, or (m = n_l) the right sums as well
+    return Diagnosis(
+        "wrong-axis",
+        None,
+        f"one entry per example (m = {m}) instead of one per unit (n = {len(dZ)}): dZ{l} summed over "
+        f"the units instead of over the batch (axis={1 if column else 0}, keepdims=True)",
+    )
+
+
 # --- values ------------------------------------------------------------------------------------
 
 

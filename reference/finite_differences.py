@@ -5,6 +5,9 @@
   O(h) and the central estimate is far better than that; where a ReLU kink lies within h of p, the
   one-sided slopes differ and the uncertainty bounds how far the central estimate can be off. A
   comparison must never blame a gradient for an entry whose uncertainty exceeds the mismatch.
+  Kinks can also cancel: a step that crosses two (or crosses one whose slopes happen to balance
+  over the batch) gives equal one-sided slopes that are neither side's. So `f` may also say which
+  smooth piece holds p (see `central_differences`); a step that leaves it gets uncertainty inf.
 - `directional_derivative`: d/dt f(p + t d) at t = 0 by `scipy.differentiate.derivative` (adaptive
   steps and Richardson extrapolation, with its own error estimate), for MNIST-size networks, where
   <grad, d> must match for random directions d.
@@ -24,10 +27,18 @@ from scipy import differentiate
 
 Params = Mapping[str, np.ndarray]
 EPS = np.finfo(np.float64).eps
+SHRINKS = (
+    8  # a directional step shrinks by 4 at most this often to stay on p's piece (1e-3 -> 2e-8)
+)
 
 
 def _f64(params: Params) -> dict[str, np.ndarray]:
     return {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+
+
+def _value_and_piece(out) -> tuple[float, np.ndarray | None]:
+    """f's value, and the piece it names if it returned (value, piece)."""
+    return (float(out[0]), np.asarray(out[1])) if isinstance(out, tuple) else (out, None)
 
 
 @dataclass(frozen=True)
@@ -39,14 +50,20 @@ class CentralDifferences:
 
 
 def central_differences(
-    f: Callable[[Params], float],
+    f: Callable[[Params], float | tuple[float, np.ndarray]],
     params: Params,
     h: float = 1e-6,
     entries: Mapping[str, Iterable[tuple[int, ...]]] | None = None,
 ) -> CentralDifferences:
-    """Central differences of f at params, per entry (all entries, or those listed in `entries`)."""
+    """Central differences of f at params, per entry (all entries, or those listed in `entries`).
+
+    f may return (value, piece) instead of the value: piece, any array, names the smooth piece of f
+    that holds params (for a ReLU network, which pre-activations are > 0). Where it differs between
+    p - step, p and p + step, the step crosses a kink and the difference is not a derivative: that
+    entry's uncertainty is inf (it can neither confirm nor contradict anything).
+    """
     p = _f64(params)
-    f0 = f(p)
+    f0, piece = _value_and_piece(f(p))
     estimate, uncertainty = {}, {}
     for key, value in p.items():
         est = np.full(value.shape, np.nan)
@@ -57,14 +74,18 @@ def central_differences(
             original = value[idx]
             step = h * max(1.0, abs(original))
             value[idx] = original + step
-            f_plus = f(p)
+            f_plus, piece_plus = _value_and_piece(f(p))
             value[idx] = original - step
-            f_minus = f(p)
+            f_minus, piece_minus = _value_and_piece(f(p))
             value[idx] = original
             est[idx] = (f_plus - f_minus) / (2 * step)
             one_sided_gap = abs((f_plus - f0) - (f0 - f_minus)) / step
             rounding = 4 * EPS * max(abs(f0), abs(f_plus), abs(f_minus)) / step
             unc[idx] = one_sided_gap + rounding
+            if piece is not None and not (
+                np.array_equal(piece_plus, piece) and np.array_equal(piece_minus, piece)
+            ):
+                unc[idx] = np.inf
         estimate[key], uncertainty[key] = est, unc
     return CentralDifferences(estimate, uncertainty)
 
@@ -79,21 +100,36 @@ class Directional:
 
 
 def directional_derivative(
-    f: Callable[[Params], float],
+    f: Callable[[Params], float | tuple[float, np.ndarray]],
     params: Params,
     direction: Params,
     initial_step: float = 1e-3,
 ) -> Directional:
-    """The derivative of t -> f(params + t direction) at t = 0, by adaptive finite differences."""
+    """The derivative of t -> f(params + t direction) at t = 0, by adaptive finite differences.
+
+    Where f names its pieces (see `central_differences`), the steps shrink until p +- step is on p's
+    piece; where no step down to initial_step / 4^SHRINKS is, the result is not converged.
+    """
     p, d = _f64(params), _f64(direction)
+
+    def at(t: float) -> tuple[float, np.ndarray | None]:
+        return _value_and_piece(f({k: p[k] + t * d[k] for k in p}))
 
     def along(t: np.ndarray) -> np.ndarray:
         flat = np.ravel(t)
-        out = [f({k: p[k] + float(ti) * d[k] for k in p}) for ti in flat]
+        out = [at(float(ti))[0] for ti in flat]
         return np.reshape(np.array(out, dtype=np.float64), np.shape(t))
 
+    piece, step = at(0.0)[1], initial_step
+    if piece is not None:
+        for _ in range(SHRINKS):
+            if all(np.array_equal(at(s)[1], piece) for s in (step, -step)):
+                break
+            step /= 4
+        else:
+            return Directional(float("nan"), float("inf"), False)
     res = differentiate.derivative(
-        along, 0.0, initial_step=initial_step, step_factor=2.0, order=4, maxiter=6
+        along, 0.0, initial_step=step, step_factor=2.0, order=4, maxiter=6
     )
     return Directional(float(res.df), float(res.error), bool(res.success))
 

@@ -35,7 +35,7 @@ from handgrad.check import (
     rounding_slack,
 )
 from handgrad.diagnose import KINDS, diagnose_shape, name_factor
-from handgrad.formulations import FORMULATIONS, gradients
+from handgrad.formulations import FORMULATIONS, backward, gradients
 from handgrad.models import Model, init_params, parse_model
 from handgrad.testing import assert_gradients_match
 from handgrad.tolerances import tolerance
@@ -337,6 +337,30 @@ def test_a_pre_activation_the_oracle_flushes_to_zero_never_fails_a_right_gradien
     assert wrong.verdict == "fail" and wrong.parameters["b2"].diagnosis.kind == "sign", str(wrong)
 
 
+@pytest.mark.parametrize("layout", ["column", "row"])
+def test_differences_that_step_across_balanced_kinks_do_not_make_the_oracle_suspect(layout):
+    """Hypothesis found b1 = 1.7e-197 with W1 = 0: the difference's step crosses the kink for x = 1
+    going down and for x = -1 going up, the one-sided slopes agree (0.125) and are neither side's
+    (autodiff's 0.25 is right). The oracle was called suspect and the check inconclusive."""
+    model = Model("relu", "softmax", layout, (1, 1, 2))
+    params = {"W1": np.zeros((1, 1)), "b1": np.full((1, 1), 1.7e-197)}
+    params |= {"W2": np.array([[0.0], [1.0]]), "b2": np.zeros((2, 1))}
+    X, Y = np.array([[1.0, 0.0, 0.0, -1.0]]), np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    if layout == "row":
+        params, X, Y = {k: v.T for k, v in params.items()}, X.T, Y.T
+
+    def check(sign):
+        fn = lambda p, X, Y: {k: sign * v for k, v in gradients(model, p, X, Y).items()}  # noqa: E731
+        return check_gradients(fn, model, params=params, X=X, Y=Y)
+
+    right = check(1.0)
+    assert right.verdict == "pass", str(right)
+    assert any("step across a kink" in note for note in right.notes), right.notes
+    wrong = check(-1.0)
+    assert wrong.parameters["W1"].verdict == "fail", str(wrong)
+    assert wrong.parameters["W1"].diagnosis.kind == "sign", str(wrong)
+
+
 # --- the oracles -------------------------------------------------------------------------------
 
 
@@ -416,6 +440,7 @@ SMALL = parse_model("relu-softmax-column", (4, 3, 2))
         ("d-keys", "pass", ""),
         ("missing", "fail", "missing; expected shape (2, 1)"),
         ("strings", "fail", "not a numeric array"),
+        ("complex", "fail", "complex values (complex128); the gradient of a real loss is real"),
     ],
 )
 def test_what_the_function_returns(returned, verdict, words):
@@ -429,6 +454,8 @@ def test_what_the_function_returns(returned, verdict, words):
             return {k: v for k, v in g.items() if k != "b2"}
         if returned == "strings":
             return {**g, "b2": "db2"}
+        if returned == "complex":
+            return {**g, "b2": g["b2"] + 0j}
         return None
 
     report = check_gradients(grad_fn, SMALL)
@@ -445,6 +472,18 @@ def test_an_exception_is_reported_with_its_type_message_and_line():
     assert report.verdict == "error"
     assert report.error.startswith("grad_fn raised KeyError: 'nope'")
     assert f"test_check.py, line {line}" in report.error
+
+
+def test_a_function_with_the_wrong_signature_is_told_so_not_sent_into_handgrad():
+    def backward_prop(params, X):
+        return gradients(SMALL, params, X, X)
+
+    report = check_gradients(backward_prop, SMALL)
+    assert report.verdict == "error"
+    assert report.error == (
+        "backward_prop(params, X) cannot be called as backward_prop(params, X, Y): "
+        "too many positional arguments"
+    )
 
 
 @pytest.mark.parametrize(
@@ -548,6 +587,33 @@ def test_shapes_are_diagnosed():
     assert "the shape of b1" in detail("W2", (10, 1)).detail  # (10, 1) does not stand for W2
 
 
+@pytest.mark.parametrize("layout", ["column", "row"])
+@pytest.mark.parametrize("keepdims", [True, False])
+def test_a_bias_summed_over_the_units_is_a_wrong_axis_even_when_m_equals_the_width(
+    layout, keepdims
+):
+    """With m = n_l = 3, db1 summed over the units has a transposed (keepdims) or a plain bias
+    shape: a reviewer got "the transpose's shape" and "no simple pattern fits". The values tell."""
+    model, column = Model("relu", "softmax", layout, (4, 3, 2)), layout == "column"
+
+    def summed_over(axis_of_units: bool):
+        def grad_fn(params, X, Y):
+            g, dZ1 = gradients(model, params, X, Y), backward(model, params, X, Y)["dZ1"]
+            units, batch = (0, 1) if column else (1, 0)
+            g["b1"] = dZ1.sum(axis=units if axis_of_units else batch, keepdims=keepdims)
+            if not axis_of_units:  # the right values, transposed (or flattened)
+                g["b1"] = g["b1"].T if keepdims else g["b1"]
+            return g
+
+        return grad_fn
+
+    wrong = check_gradients(summed_over(True), model, batch_size=3)
+    assert wrong.parameters["b1"].diagnosis.kind == "wrong-axis", str(wrong)
+    assert "summed over the units" in wrong.parameters["b1"].diagnosis.detail
+    other = check_gradients(summed_over(False), model, batch_size=3)
+    assert other.parameters["b1"].diagnosis.kind != "wrong-axis", str(other)
+
+
 def test_the_json_report_follows_the_schema():
     reports = [check_gradients(mutants.doc002, SMALL)]
     reports += [check_gradients(m.fn, m.model) for m in mutants.MUTANTS if m.name.startswith("nan")]
@@ -648,4 +714,5 @@ def test_cli_bad_input_exits_2(args, words, capsys, tmp_path, monkeypatch):
     assert cli.main(["check", *args, "--json"]) == 2
     out, err = capsys.readouterr()
     assert json.loads(out)["verdict"] == "error" and words in json.loads(out)["error"]
+    assert json.loads(out).keys() == check_gradients(mutants.doc002, SMALL).to_json().keys()
     assert len(err.strip().splitlines()) == 1 and words in err

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import reference
 from handgrad import data
 from handgrad.activations import HIDDEN
+from handgrad.check import kink_sides
 from handgrad.formulations import FORMULATIONS, forward, gradients, loss, loss_function
 from handgrad.models import LAYOUTS, OUTPUTS, Model, init_params
 from handgrad.recipes import RECIPES
@@ -81,14 +82,8 @@ def _f64(params: dict) -> dict:
     return {k: v.astype(F64) for k, v in params.items()}
 
 
-def _kink_within_reach(model: Model, params: dict, X: np.ndarray, reach: float = 1e-5) -> bool:
-    """True when a hidden pre-activation lies near a kink, 0 < |z| < reach, but not on it.
-
-    A step of 1e-6 can then cross one or more kinks around a piece narrower than the step, whose slope
-    no finite difference can see (Hypothesis found b1 = 2**-24). Exactly on a kink is fine: the
-    one-sided differences disagree there and the uncertainty covers it. The JAX property covers
-    these points down to FLUSHED_REACH.
-    """
+def _kink_within_reach(model: Model, params: dict, X: np.ndarray, reach: float) -> bool:
+    """True when a hidden pre-activation lies near a kink, 0 < |z| < reach, but not on it."""
     if model.hidden == "sigmoid" or model.hidden == "identity":
         return False
     if model.hidden == "elu" and model.alpha == 1.0:
@@ -98,23 +93,67 @@ def _kink_within_reach(model: Model, params: dict, X: np.ndarray, reach: float =
     return bool(np.any((np.abs(Z) > 0) & (np.abs(Z) < reach)))
 
 
+# Found by Hypothesis: differences that step across kinks whose one-sided slopes agree. All-zero ELU
+# layers (alpha 1/2 twice composes to a smooth 1/2, not the chain rule's 1/4) and b1 = 1.7e-197 (the
+# step crosses the kink for x = 1 going down and for x = -1 going up, and the two balance).
+_ELU_ZEROS = (
+    Model("elu", "mse", "row", (1, 1, 1, 1, 1), alpha=0.5),
+    {"W1": np.zeros((1, 1)), "W2": np.zeros((1, 1)), "W3": -np.ones((1, 1)), "W4": np.ones((1, 1))}
+    | {f"b{l}": np.zeros((1, 1)) for l in range(1, 5)},
+    np.zeros((1, 1)),
+    np.zeros((1, 1)),
+)
+_BALANCED = (
+    Model("relu", "softmax", "column", (1, 1, 2)),
+    {
+        "W1": np.zeros((1, 1)),
+        "b1": np.full((1, 1), 1.7e-197),
+        "W2": np.array([[0.0], [1.0]]),
+        "b2": np.zeros((2, 1)),
+    },
+    np.array([[1.0, 0.0, 0.0, -1.0]]),
+    np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]),
+)
+
+
 @given(problems())
+@example(_ELU_ZEROS)
+@example(_BALANCED)
 def test_each_formulation_agrees_with_central_differences(problem):
     model, params, X, Y = problem
-    assume(not _kink_within_reach(model, params, X))
-    cd = reference.central_differences(loss_function(model, X, Y), params)
+    # `kink_sides` names the smooth pieces: a difference that steps across a kink judges nothing
+    cd = reference.central_differences(
+        kink_sides(model, X, Y) or loss_function(model, X, Y), params
+    )
     tol = tolerance(F64, "finite-difference")
     for name in FORMULATIONS:
         grads = gradients(model, params, X, Y, name)
         for key, g in grads.items():
             scale = max(float(np.max(np.abs(g))), 1.0)
             err = np.abs(g - cd.estimate[key])
-            # Entries whose one-sided differences disagree (a kink within h) may be off by that much.
+            # Entries whose one-sided differences disagree (a kink on p) may be off by that much.
             bound = tol.atol + tol.rtol * scale + cd.uncertainty[key]
             worst = np.unravel_index(np.argmax(err - bound), err.shape)
             assert np.all(err <= bound), (
                 f"{name} {key}{list(worst)}: hand {g[worst]:.10g} vs FD {cd.estimate[key][worst]:.10g}"
             )
+
+
+def test_a_difference_that_steps_across_a_kink_says_nothing():
+    """f may name its smooth pieces: a step that leaves p's piece gets uncertainty inf; a
+    directional derivative shrinks its steps until they stay on p's piece."""
+    relu = lambda p: float(np.sum(np.maximum(p["x"], 0)))  # noqa: E731
+    sides = lambda p: (relu(p), p["x"] > 0)  # noqa: E731
+    p = {"x": np.array([1e-9, 1.0, -1.0])}
+    cd = reference.central_differences(sides, p)
+    assert np.isinf(cd.uncertainty["x"][0]) and np.all(cd.uncertainty["x"][1:] < 1e-8)
+    assert np.allclose(cd.estimate["x"][1:], [1.0, 0.0])
+    assert np.isfinite(reference.central_differences(relu, p).uncertainty["x"][0])
+    near = {"x": np.array([1e-5])}  # the default first step, 1e-3, crosses the kink
+    assert reference.directional_derivative(sides, near, {"x": np.ones(1)}).derivative == 1.0
+    assert reference.directional_derivative(relu, near, {"x": np.ones(1)}).derivative != 1.0
+    on = reference.directional_derivative(sides, {"x": np.zeros(1)}, {"x": np.ones(1)})
+    assert not on.converged  # no step stays on the piece of a point on the kink
 
 
 def test_finite_difference_uncertainty_stays_small_off_kinks():
