@@ -42,7 +42,7 @@ def _integer(text: str, what: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Check the function; print the table (or JSON); 0 right, 1 wrong, 2 could not run."""
-    from handgrad.check import check_gradients, load_function, resolve_model
+    from handgrad.check import CheckReport, check_gradients, load_function, resolve_model
 
     quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     try:
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         if args.json:
-            print(json.dumps({"verdict": "error", "error": message, "parameters": {}}))
+            print(json.dumps(CheckReport("error", error=message).to_json()))  # the same schema
         print(f"handgrad check: error: {message}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_json()) if args.json else report)
