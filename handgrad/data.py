@@ -280,13 +280,14 @@ def quiet_downloads(quiet: bool = True) -> Iterator[None]:
         return
     import pooch
 
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # pooch announces a download at INFO
+    # A filter, not setLevel: pooch's logger is not registered with logging's manager, so setLevel
+    # would not clear the level cache of a logger that has already logged.
+    logger, warnings_only = pooch.get_logger(), lambda record: record.levelno >= logging.WARNING
+    logger.addFilter(warnings_only)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(warnings_only)
 
 
 def fetch(
