@@ -331,7 +331,10 @@ def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list
 
 
 def _mnist(data_dir, notes: list[str]):
-    """The unscaled MNIST training split, or None (with a note) when it is not on disk."""
+    """The unscaled MNIST training split, or None (with a note) when it is not on disk.
+
+    A `data_dir` given explicitly must hold it: a typo there is an error, not random inputs.
+    """
     try:
         root, is_cache = data.resolve_data_dir("mnist", data_dir)
         if is_cache and not all((root / name).is_file() for name in data.FILES):
@@ -341,7 +344,12 @@ def _mnist(data_dir, notes: list[str]):
             return None
         return data.load("mnist", "train", data_dir=data_dir, scale=False)
     except (OSError, ValueError) as error:
-        notes.append(f"MNIST not loaded ({str(error).splitlines()[0]}); random inputs used")
+        reason = str(error).splitlines()[0]
+        if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+            raise ValueError(f"data_dir {data_dir}: no such directory") from None
+        if data_dir is not None:
+            raise ValueError(reason) from None  # names the file and what is wrong with it
+        notes.append(f"MNIST not loaded ({reason}); random inputs used")
         return None
 
 

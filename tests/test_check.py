@@ -688,6 +688,12 @@ def test_cli_that_cannot_run_exits_2_with_one_line():
     )
 
 
+def _fill(text: str, where: dict) -> str:
+    for key, path in where.items():
+        text = text.replace(key, str(path))
+    return text
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -704,13 +710,22 @@ def test_cli_that_cannot_run_exits_2_with_one_line():
         ),
         (["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--sizes", "7,"], "parse"),
         (["{broken}:f", "--model", "relu-softmax-column"], "SyntaxError"),
+        (  # an explicit --data-dir with a typo is not quietly replaced by random inputs
+            ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--data-dir", "{nodir}"],
+            "--data-dir {nodir}: no such directory",
+        ),
+        (
+            ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--data-dir", "{empty}"],
+            "missing train-images-idx3-ubyte.gz",
+        ),
     ],
 )
 def test_cli_bad_input_exits_2(args, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     broken = tmp_path / "broken.py"
     broken.write_text("def f(params, X, Y):\n    return (\n")
-    args = [a.replace("{broken}", str(broken)) for a in args]
+    where = {"{broken}": broken, "{nodir}": tmp_path / "nodir", "{empty}": tmp_path}
+    args, words = [_fill(a, where) for a in args], _fill(words, where)
     assert cli.main(["check", *args, "--json"]) == 2
     out, err = capsys.readouterr()
     assert json.loads(out)["verdict"] == "error" and words in json.loads(out)["error"]

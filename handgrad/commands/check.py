@@ -43,6 +43,7 @@ def _integer(text: str, what: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Check the function; print the table (or JSON); 0 right, 1 wrong, 2 could not run."""
     from handgrad.check import CheckReport, check_gradients, load_function, resolve_model
+    from handgrad.cli import user_message
 
     quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     try:
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 data_dir=args.data_dir,
             )
     except (ValueError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = user_message(error, getattr(args, "_options", {}))
         if args.json:
             print(json.dumps(CheckReport("error", error=message).to_json()))  # the same schema
         print(f"handgrad check: error: {message}", file=sys.stderr)
