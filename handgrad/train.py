@@ -298,9 +298,11 @@ def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
 
 
 def _run_files(out: Path) -> list[str]:
-    """The files of a run (outputs and figures) present in `out`."""
+    """The files of a run (outputs and figures) present in `out`; none unless it holds a run."""
     from handgrad.figures import FILES
 
+    if not any((out / name).exists() for name in OUTPUTS):
+        return []
     return [name for name in (*OUTPUTS, *FILES) if (out / name).exists()]
 
 
