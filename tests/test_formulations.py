@@ -12,12 +12,13 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from kinks import FLUSHED_REACH, kink_within_reach
 
 import reference
 from handgrad import data
 from handgrad.activations import HIDDEN
 from handgrad.check import kink_sides
-from handgrad.formulations import FORMULATIONS, forward, gradients, loss, loss_function
+from handgrad.formulations import FORMULATIONS, gradients, loss, loss_function
 from handgrad.models import LAYOUTS, OUTPUTS, Model, init_params
 from handgrad.recipes import RECIPES
 from handgrad.tolerances import close, gradient_scale, relative_error, tolerance
@@ -58,17 +59,10 @@ def _assert_close(actual: dict, expected: dict, comparison: str, dtype=F64) -> N
         )
 
 
-# JAX on CPU flushes subnormal inputs and results to 0 (XLA's FTZ/DAZ), so a pre-activation this
-# near 0 can be on the kink for the oracle and off it in IEEE arithmetic (Hypothesis found
-# X = 1.1e-308: Z1 > 0, ReLU' = 1 here, 0 for JAX). Flushing moves a pre-activation of these
-# problems (|values| <= 2, width <= 12, depth <= 4) by less than 1e-303: `check.kink_slack`.
-FLUSHED_REACH = 1e-300
-
-
 @given(problems())
 def test_each_formulation_equals_jax_and_the_others(problem):
     model, params, X, Y = problem
-    assume(not _kink_within_reach(model, params, X, reach=FLUSHED_REACH))
+    assume(not kink_within_reach(model, params, X, reach=FLUSHED_REACH))
     expected = reference.jax_gradients(model, params, X, Y)
     results = {name: gradients(model, params, X, Y, name) for name in FORMULATIONS}
     for name, grads in results.items():
@@ -80,17 +74,6 @@ def test_each_formulation_equals_jax_and_the_others(problem):
 
 def _f64(params: dict) -> dict:
     return {k: v.astype(F64) for k, v in params.items()}
-
-
-def _kink_within_reach(model: Model, params: dict, X: np.ndarray, reach: float) -> bool:
-    """True when a hidden pre-activation lies near a kink, 0 < |z| < reach, but not on it."""
-    if model.hidden == "sigmoid" or model.hidden == "identity":
-        return False
-    if model.hidden == "elu" and model.alpha == 1.0:
-        return False  # ELU with alpha = 1 has a continuous derivative
-    cache = forward(model, params, X)
-    Z = np.concatenate([np.ravel(cache[f"Z{l}"]) for l in range(1, model.depth)])
-    return bool(np.any((np.abs(Z) > 0) & (np.abs(Z) < reach)))
 
 
 # Found by Hypothesis: differences that step across kinks whose one-sided slopes agree. All-zero ELU
@@ -206,7 +189,7 @@ def test_float32_matches_the_float64_oracle_within_float32_tolerance(problem):
     X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
     # float32 rounding or underflow moves a pre-activation this near a kink across it (Hypothesis
     # found W2 = 2**-126 times an A1 of 1e-17: 0 in float32, > 0 in float64, and ReLU' flips)
-    assume(not _kink_within_reach(model, _f64(p32), X32.astype(F64), reach=1e-3))
+    assume(not kink_within_reach(model, _f64(p32), X32.astype(F64), reach=1e-3))
     expected = reference.jax_gradients(model, p32, X32, Y32)
     for name in FORMULATIONS:
         grads = gradients(model, p32, X32, Y32, name)
