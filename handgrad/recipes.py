@@ -12,7 +12,7 @@ Where a document gives no number, the field's comment says "choice:" and why.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, replace
 
 DOCUMENTS = {
     "000": "MNIST Classification with Numpy and Backpropagation (author not named)",
@@ -212,3 +212,20 @@ def override(recipe: Recipe, **overrides) -> Recipe:
     if changes.get("optimizer") == "gd" and "batch_size" not in changes:
         changes["batch_size"] = None
     return replace(recipe, **changes)
+
+
+def recipe_from_json(saved: dict) -> Recipe:
+    """The Recipe whose `asdict()` (as stored in metrics.json and checkpoints) is `saved`;
+    ValueError naming unknown or missing fields."""
+    if not isinstance(saved, dict):
+        raise ValueError(f"a recipe is a JSON object of fields, got a {type(saved).__name__}")
+    fields = Recipe.__dataclass_fields__
+    required = {k for k, f in fields.items() if f.default is MISSING}
+    if unknown := sorted(set(saved) - set(fields)):
+        raise ValueError(f"unknown recipe field(s) {unknown}")
+    if missing := sorted(required - set(saved)):
+        raise ValueError(f"recipe field(s) {missing} missing")
+    for k in ("documents", "sizes"):
+        if not isinstance(saved[k], list | tuple):
+            raise ValueError(f"recipe field {k!r} must be a list, got {saved[k]!r}")
+    return Recipe(**{k: tuple(v) if k in ("documents", "sizes") else v for k, v in saved.items()})

@@ -44,7 +44,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +53,8 @@ from handgrad import augment, checkpoint, data, fast, regularizers
 from handgrad.formulations import get_formulation, gradients
 from handgrad.models import INIT_SCHEMES, Model, Params, init_params, parse_model, transpose_params
 from handgrad.optimizers import SCHEDULES, get_optimizer, learning_rate
-from handgrad.recipes import RECIPES, Recipe, get_recipe, override
+from handgrad.recipes import RECIPES, Recipe, get_recipe, override, recipe_from_json
+from handgrad.saved import load_checkpoint, save_params
 
 GATE_BATCH = 32  # training images the gate and the periodic checks use
 EVAL_CHUNK = 2_048  # examples per forward pass when evaluating a whole split
@@ -887,42 +888,6 @@ def _accuracy(module, native: Model, params: Params, X: np.ndarray, Y_or_labels)
     return float(np.mean(_predictions(module, native, params, X) == labels))
 
 
-def save_params(path: str | os.PathLike, model: Model, params: Params, **meta) -> Path:
-    """params.npz: W1, b1, ... in the model's layout, and the model (JSON), allow_pickle=False."""
-    info = {"model": model.name, "sizes": list(model.sizes), "alpha": model.alpha} | meta
-    return checkpoint.save(path, params, info)
-
-
-def load_params(path: str | os.PathLike) -> tuple[Model, Params, dict]:
-    """(model, params, meta) from a params.npz written by `save_params`."""
-    arrays, meta = checkpoint.load(path)
-    for key in ("model", "sizes"):
-        if key not in meta:
-            raise ValueError(f"{path}: not a handgrad params file (no {key!r} in its metadata)")
-    sizes, alpha = meta["sizes"], meta.get("alpha", 1.0)
-    if not (isinstance(sizes, list) and all(type(n) is int for n in sizes)):
-        raise ValueError(f"{path}: its metadata's sizes {sizes!r} are not a list of integers")
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not math.isfinite(alpha):
-        raise ValueError(f"{path}: its metadata's alpha {alpha!r} is not a finite number")
-    try:
-        model = parse_model(meta["model"], sizes, alpha)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-    shapes = model.param_shapes()
-    if set(arrays) != set(shapes):
-        raise ValueError(f"{path}: arrays {sorted(arrays)} do not match {model.name}")
-    for key, shape in shapes.items():
-        a = arrays[key]
-        if a.dtype.kind != "f" or a.shape != shape:
-            raise ValueError(
-                f"{path}: {key} is {a.dtype} {a.shape}, expected floating-point {shape} "
-                f"for {model.name} {','.join(map(str, model.sizes))}"
-            )
-        if not np.isfinite(a).all():
-            raise ValueError(f"{path}: {key} has non-finite entries (NaN or inf)")
-    return model, arrays, meta
-
-
 def write_outputs(result: TrainResult, out: Path, test: tuple, samples: np.ndarray) -> None:
     """params.npz, the PNG figures (unless `samples` is None: then any earlier ones are removed)
     and, last, metrics.json."""
@@ -974,64 +939,6 @@ def _ingredients(r: Recipe) -> str:
     return "".join(", " + p for p in parts)
 
 
-def resume_recipe(resume: str | os.PathLike) -> Recipe:
-    """The recipe a checkpoint directory was trained with (for --resume without --recipe)."""
-    return recipe_from_json(load_checkpoint(resume)[1]["config"]["recipe"])
-
-
-# What a checkpoint's metadata holds (see `_State.save` and `train`'s config), and of what type.
-CHECKPOINT_META = {
-    "step": int,
-    "rng": dict,
-    "check_rng": dict,
-    "history": dict,
-    "train_seconds": int | float,
-    "config": dict,
-}
-CHECKPOINT_CONFIG = {"recipe": dict, "formulation": str, "seed": int, "dataset": str, "dtype": str}
-HISTORY = ("step", "loss", "train_accuracy", "dev_accuracy")
-
-
-def load_checkpoint(resume: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """(arrays, meta) of DIR/checkpoint.npz, its metadata validated; ValueError naming the file."""
-    path = Path(resume) / checkpoint.CHECKPOINT
-    if not path.is_file():
-        raise ValueError(f"--resume {resume}: no {checkpoint.CHECKPOINT} there to resume from")
-    arrays, meta = checkpoint.load(path)
-
-    def foreign(problem: str) -> ValueError:
-        return ValueError(
-            f"{path}: not a handgrad checkpoint ({problem}; written by another version?)"
-        )
-
-    for where, held, wanted in (
-        ("metadata", meta, CHECKPOINT_META),
-        ("metadata's config", meta.get("config"), CHECKPOINT_CONFIG),
-    ):
-        for key, kind in wanted.items():
-            if key not in held:
-                raise foreign(f"{where} has no {key!r}")
-            if isinstance(held[key], bool) or not isinstance(held[key], kind):
-                raise foreign(f"{where} has {key!r} = {held[key]!r}")
-    if meta["step"] < 0:
-        raise foreign(f"step {meta['step']} is negative")
-    history = meta["history"]
-    if sorted(history) != sorted(HISTORY) or not all(isinstance(history[k], list) for k in HISTORY):
-        raise foreign(f"its history has keys {sorted(history)}, expected lists {list(HISTORY)}")
-    for key in ("rng", "check_rng"):
-        try:
-            np.random.default_rng().bit_generator.state = meta[key]
-        except (TypeError, ValueError, KeyError) as e:
-            raise foreign(f"{key!r} is not a NumPy PCG64 generator state ({e})") from None
-    try:
-        recipe_from_json(meta["config"]["recipe"])
-    except ValueError as e:
-        raise foreign(f"its recipe: {e}") from None
-    if not any(k.startswith("params/") for k in arrays):
-        raise foreign("no params/ arrays")
-    return arrays, meta
-
-
 def _check_state(s: _State, path: Path, native: Model, optimizer, n: int | None) -> None:
     """ValueError naming the checkpoint when its arrays do not fit the model it names: parameter
     and optimizer-state shapes, and (mini-batches) the epoch's shuffling order of n images."""
@@ -1045,20 +952,3 @@ def _check_state(s: _State, path: Path, native: Model, optimizer, n: int | None)
         raise ValueError(f"{path}: optimizer state {opt_got} does not match {opt_expected}")
     if n is not None and s.perm is not None and not np.array_equal(np.sort(s.perm), np.arange(n)):
         raise ValueError(f"{path}: 'perm' is not a shuffling order of the {n} training images")
-
-
-def recipe_from_json(saved: dict) -> Recipe:
-    """The Recipe whose `asdict()` (as stored in metrics.json and checkpoints) is `saved`;
-    ValueError naming unknown or missing fields."""
-    if not isinstance(saved, dict):
-        raise ValueError(f"a recipe is a JSON object of fields, got a {type(saved).__name__}")
-    fields = Recipe.__dataclass_fields__
-    required = {k for k, f in fields.items() if f.default is MISSING}
-    if unknown := sorted(set(saved) - set(fields)):
-        raise ValueError(f"unknown recipe field(s) {unknown}")
-    if missing := sorted(required - set(saved)):
-        raise ValueError(f"recipe field(s) {missing} missing")
-    for k in ("documents", "sizes"):
-        if not isinstance(saved[k], list | tuple):
-            raise ValueError(f"recipe field {k!r} must be a list, got {saved[k]!r}")
-    return Recipe(**{k: tuple(v) if k in ("documents", "sizes") else v for k, v in saved.items()})

@@ -14,7 +14,7 @@ from matplotlib import image as mpimg
 from handgrad import column_major, data, fast
 from handgrad.cli import main
 from handgrad.recipes import RECIPES
-from handgrad.train import load_params
+from handgrad.saved import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 # 002's network, 15 full-batch steps on 3,000 images: a couple of seconds with the gate.

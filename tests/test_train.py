@@ -16,6 +16,7 @@ from matplotlib import image as mpimg
 from handgrad import checkpoint, column_major, fast, figures, optimizers
 from handgrad.formulations import predict
 from handgrad.recipes import RECIPES, get_recipe, override
+from handgrad.saved import load_params
 from handgrad.train import (
     ENGINES,
     DivergedError,
@@ -23,7 +24,6 @@ from handgrad.train import (
     VerificationError,
     _finite,
     list_recipes,
-    load_params,
     train,
 )
 

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the prediction and the output of every class."""
     from handgrad import data
     from handgrad.formulations import predict_proba
-    from handgrad.train import load_params
+    from handgrad.saved import load_params
 
     model, params, meta = load_params(args.params)
     if model.sizes[0] != 784:

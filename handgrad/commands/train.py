@@ -132,7 +132,7 @@ def _recipe(args: argparse.Namespace):
     if args.resume is None:
         names = ", ".join(RECIPES)
         raise ValueError(f"give --recipe NAME (one of {names}) or --resume DIR")
-    from handgrad.train import resume_recipe
+    from handgrad.saved import resume_recipe
 
     return override(resume_recipe(args.resume), **overrides)
 
@@ -169,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     """`run` past --list-recipes: train and print the results."""
     recipe = _recipe(args)
-    from handgrad.train import DivergedError, GateError, recipe_from_json, train
+    from handgrad.recipes import recipe_from_json
+    from handgrad.train import DivergedError, GateError, train
 
     def log(message: str) -> None:
         if not args.quiet:
