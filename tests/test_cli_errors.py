@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_train import run
 
 from handgrad.cli import main
 
@@ -20,16 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--recipe", "002", "--iterations", "3", "--train-size", "300", "--dev-size", "30"]
 TINY += ["--quiet", "--no-verify"]
 FIGURES = ("curves.png", "confusion.png", "samples.png", "weights.png")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of `handgrad *argv` (argparse errors exit via SystemExit)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as done:
-        code = done.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_line_error(code: int, err: str, *words: str) -> None:
