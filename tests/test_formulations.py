@@ -17,11 +17,11 @@ from kinks import FLUSHED_REACH, kink_within_reach
 import reference
 from handgrad import data
 from handgrad.activations import HIDDEN
-from handgrad.check import kink_sides
+from handgrad.check import kink_sides, rounding_slack
 from handgrad.formulations import FORMULATIONS, gradients, loss, loss_function
 from handgrad.models import LAYOUTS, OUTPUTS, Model, init_params
 from handgrad.recipes import RECIPES
-from handgrad.tolerances import close, gradient_scale, relative_error, tolerance
+from handgrad.tolerances import gradient_scale, max_abs_error, relative_error, tolerance
 from handgrad.verify import DOCUMENT_MODELS, mnist_batch, recipe_model
 
 F64 = np.float64
@@ -49,14 +49,21 @@ def problems(draw, value_bound: float = 2.0):
     return model, params, X, Y
 
 
-def _assert_close(actual: dict, expected: dict, comparison: str, dtype=F64) -> None:
-    """Every tensor within tolerance, relative to the largest entry of the whole gradient."""
+def _assert_close(actual: dict, expected: dict, comparison: str, dtype=F64, slack=None) -> None:
+    """Every tensor within tolerance, relative to the largest entry of the whole gradient, plus
+    `slack` (per tensor, `check.rounding_slack`) where rounding of cancelling terms may exceed it."""
     tol, scale = tolerance(dtype, comparison), gradient_scale(expected)
     for key in expected:
-        assert close(actual[key], expected[key], tol, scale), (
+        extra = 0.0 if slack is None else float(np.max(slack[key], initial=0.0))
+        assert max_abs_error(actual[key], expected[key]) <= tol.atol + tol.rtol * scale + extra, (
             f"{key}: relative error {relative_error(actual[key], expected[key], scale):.3e} "
-            f"exceeds {comparison} tolerance {tol}"
+            f"exceeds {comparison} tolerance {tol}" + (f" + slack {extra:.3g}" if extra else "")
         )
+
+
+def _slack(model: Model, params: dict, X: np.ndarray, Y: np.ndarray, times: float = 1.0) -> dict:
+    """How far two evaluations of a right gradient may differ by rounding alone (twice the slack)."""
+    return {k: 2 * times * v for k, v in rounding_slack(model, params, X, Y, F64).items()}
 
 
 @given(problems())
@@ -68,8 +75,9 @@ def test_each_formulation_equals_jax_and_the_others(problem):
     for name, grads in results.items():
         assert {k: v.shape for k, v in grads.items()} == model.param_shapes(), name
         _assert_close(grads, expected, "autodiff")
-    _assert_close(results["per-neuron"], results["column"], "formulations")
-    _assert_close(results["row"], results["column"], "formulations")
+    slack = _slack(model, params, X, Y)
+    _assert_close(results["per-neuron"], results["column"], "formulations", slack=slack)
+    _assert_close(results["row"], results["column"], "formulations", slack=slack)
 
 
 def _f64(params: dict) -> dict:
@@ -157,29 +165,48 @@ def test_permuting_the_batch_leaves_gradients_unchanged(problem, draw):
     m = X.shape[1] if model.layout == "column" else X.shape[0]
     order = np.array(draw.draw(st.permutations(range(m))))
     take = (lambda A: A[:, order]) if model.layout == "column" else (lambda A: A[order])
+    slack = _slack(model, params, X, Y)
     for name in FORMULATIONS:
         _assert_close(
             gradients(model, params, take(X), take(Y), name),
             gradients(model, params, X, Y, name),
             "formulations",
+            slack=slack,
         )
 
 
-@given(problems(), st.data())
-def test_gradients_of_the_summed_loss_add_over_a_split_of_the_batch(problem, draw):
+# Found by Hypothesis: logits of 20 make dZ4 = A - Y about 1e-8, where an ulp of A (NumPy's exp
+# differs by one between batch lengths) is a relative 1e-8: rounding, which the slack allows.
+_SATURATED = (
+    Model("identity", "softmax", "row", (1, 1, 5, 1, 8)),
+    {"W1": np.zeros((1, 1)), "b1": np.zeros((1, 1)), "W2": np.zeros((1, 5))}
+    | {"b2": np.full((1, 5), 2.0), "W3": -np.ones((5, 1)), "b3": np.zeros((1, 1))}
+    | {"W4": np.eye(1, 8) * -2.0, "b4": np.zeros((1, 8))},
+    np.zeros((1, 1)),
+    np.eye(1, 8),
+)
+
+
+@given(problems(), st.integers(1, 15))
+@example(_SATURATED, 1)
+def test_gradients_of_the_summed_loss_add_over_a_split_of_the_batch(problem, split):
     model, params, X, Y = problem
     m = X.shape[1] if model.layout == "column" else X.shape[0]
     if m < 2:
         m, X, Y = 2, *(np.concatenate([A, A], axis=1 - model.class_axis) for A in (X, Y))
-    k = draw.draw(st.integers(1, m - 1))
+    k = 1 + (split - 1) % (m - 1)
     cut = (lambda A, s: A[:, s]) if model.layout == "column" else (lambda A, s: A[s])
     head, tail = slice(0, k), slice(k, m)
+    # m times the whole batch's rounding, k and m - k times the parts'
+    parts = [_slack(model, params, X, Y, m)]
+    parts += [_slack(model, params, cut(X, s), cut(Y, s), n) for s, n in ((head, k), (tail, m - k))]
+    slack = {key: sum(np.max(p[key]) for p in parts) for key in parts[0]}
     for name in FORMULATIONS:
         whole = gradients(model, params, X, Y, name)
         g1 = gradients(model, params, cut(X, head), cut(Y, head), name)
         g2 = gradients(model, params, cut(X, tail), cut(Y, tail), name)
         summed = {key: k * g1[key] + (m - k) * g2[key] for key in whole}
-        _assert_close({key: m * v for key, v in whole.items()}, summed, "formulations")
+        _assert_close({key: m * v for key, v in whole.items()}, summed, "formulations", slack=slack)
 
 
 @given(problems(value_bound=1.0))
