@@ -25,7 +25,13 @@ DPI = 120
 RIGHT, WRONG = "#1a7f37", "#cf222e"  # green / red for correct / wrong predictions
 
 
-def curves(history: dict, title: str = "", loss_name: str = "loss", train_size: int = 0) -> Figure:
+def curves(
+    history: dict,
+    title: str = "",
+    loss_name: str = "loss",
+    train_size: int = 0,
+    dev_size: int = 0,
+) -> Figure:
     """Training loss (left) and train/dev accuracy (right) against the step."""
     fig = Figure(figsize=(10, 4), dpi=DPI, layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
@@ -36,19 +42,20 @@ def curves(history: dict, title: str = "", loss_name: str = "loss", train_size: 
     losses = np.asarray(history["loss"], float)
     if len(losses) and losses.min() > 0 and losses.max() / losses.min() > 20:
         ax_loss.set_yscale("log")
-    on = f" ({train_size:,} images)" if train_size else ""
-    series = [("train" + on, history["train_accuracy"], "C0")]
+    series = [(_split_label("train", train_size), history["train_accuracy"], "C0")]
     dev = np.array([np.nan if a is None else a for a in history.get("dev_accuracy", [])], float)
     if len(dev) and not np.all(np.isnan(dev)):
-        series.append(("dev", dev, "C1"))
-    for label, values, color in series:
+        series.append((_split_label("dev", dev_size), dev, "C1"))
+    top = max(range(len(series)), key=lambda s: series[s][1][-1])
+    for s, (label, values, color) in enumerate(series):
         ax_acc.plot(steps, values, color=color, lw=1.8, label=label, marker=marker, ms=4)
-        ax_acc.annotate(
+        ax_acc.annotate(  # the higher final value labelled above its point, the lower below
             f"{values[-1]:.1%}",
             (steps[-1], values[-1]),
             textcoords="offset points",
-            xytext=(0, 6 if color == "C0" else -12),
+            xytext=(0, 4 if s == top else -4),
             ha="right",
+            va="bottom" if s == top else "top",
             color=color,
             fontsize=9,
             fontweight="bold",
@@ -58,10 +65,17 @@ def curves(history: dict, title: str = "", loss_name: str = "loss", train_size: 
     ax_acc.legend(loc="lower right")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # whole steps, spaced 1, 2 or 5 times a power of 10 (not 15 or 25): with a point every
+        # 10 steps and a tick every 10 or more, every tick falls on a point
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     if title:
         fig.suptitle(title, fontweight="bold")
     return fig
+
+
+def _split_label(name: str, size: int) -> str:
+    """A legend label: "train (10,000 images)", or just the name when the size is unknown."""
+    return f"{name} ({size:,} images)" if size else name
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, k: int = 10) -> np.ndarray:
@@ -187,7 +201,7 @@ def _unit_panel(ax, W: np.ndarray, columns: int, label: str, title: str) -> None
     )
     for u in range(len(W)):
         y, x = _tile_origin(u, columns, top + 28 + gap, 28 + gap)
-        ax.text(x + 14, y + top - 1.5, f"unit {u + 1}", ha="center", va="bottom", fontsize=7.5)
+        ax.text(x + 14, y + top - 1.5, f"unit {u}", ha="center", va="bottom", fontsize=7.5)
     ax.set_axis_off()
     ax.set_title(title, fontsize=11)
     bar = ax.figure.colorbar(image, ax=ax, shrink=0.9, aspect=15, pad=0.01)
@@ -254,7 +268,13 @@ def save_all(result, out: Path, test_images, test_labels, sample_indices) -> lis
     initial = (result.initial_params or {}).get("W1")
     return [
         save(
-            curves(result.history, heading, f"training loss ({loss_name})", recipe["train_size"]),
+            curves(
+                result.history,
+                heading,
+                f"training loss ({loss_name})",
+                recipe["train_size"],
+                recipe["dev_size"],
+            ),
             out / FILES[0],
         ),
         save(confusion(test_labels, predictions, name), out / FILES[1]),

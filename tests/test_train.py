@@ -374,6 +374,32 @@ def test_confusion_matrix_counts():
         figures.weights(np.zeros((10, 100)))
 
 
+@pytest.mark.parametrize("dev_end", [0.684, 0.658, 0.62])  # dev ends above, level with, below train
+def test_curves_end_labels_do_not_overlap_and_ticks_fall_on_recorded_steps(dev_end):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    history = {
+        "step": list(range(0, 101, 10)),
+        "loss": list(np.linspace(2.3, 1.0, 11)),
+        "train_accuracy": list(np.linspace(0.1, 0.658, 11)),
+        "dev_accuracy": list(np.linspace(0.1, dev_end, 11)),
+    }
+    fig = figures.curves(history, train_size=10_000, dev_size=1_000)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax_acc = fig.axes[1]
+    train_label, dev_label = (text.get_window_extent(renderer) for text in ax_acc.texts)
+    assert not train_label.overlaps(dev_label)
+    legend = [text.get_text() for text in ax_acc.get_legend().get_texts()]
+    assert legend == ["train (10,000 images)", "dev (1,000 images)"]
+    assert all(tick % 10 == 0 for ax in fig.axes for tick in ax.get_xticks())
+
+
+def test_weights_number_the_units_from_0_like_the_checker():
+    fig = figures.weights(np.zeros((3, 784)))
+    assert [text.get_text() for text in fig.axes[0].texts] == ["unit 0", "unit 1", "unit 2"]
+
+
 @pytest.mark.parametrize("formulation", ["row", "column"])
 @pytest.mark.parametrize(
     "recipe",
