@@ -60,7 +60,10 @@ CHECKS = code(
 
     def check(name, mine, autodiff, differences):
         """Assert that `mine` matches both oracles (NaN in `differences`: an entry not sampled)."""
-        mine = np.broadcast_to(np.asarray(mine, np.float64), np.shape(autodiff))
+        mine = np.asarray(mine, np.float64)
+        if np.size(autodiff) == 1:  # one number, a scalar or a 1 x 1 array: compared as a scalar
+            mine, autodiff, differences = (np.reshape(v, ()) for v in (mine, autodiff, differences))
+        mine = np.broadcast_to(mine, np.shape(autodiff))
         sampled = ~np.isnan(differences)
         scale = float(np.max(np.abs(autodiff)))  # errors relative to the largest entry
         error_jax = relative_error(mine, autodiff)
@@ -393,9 +396,13 @@ PER_NEURON = [
         > **A typo in 001:** it prints $C = \sum_{j=0}^{n_L - 1} = (a_j^{(L)} - y_j)^2$, with a stray
         > "=" after the sum.
 
-        For a batch, handgrad's cost is the *mean* over the $m$ examples,
-        $C = \frac{1}{m}\sum_{i=1}^{m}\sum_j (a_j^{(L)} - y_j)^2$, so every derivative below
-        carries a $\frac{1}{m}$, and each example adds its share to the gradient.
+        For a batch, handgrad's cost is the *mean* over the $m$ examples. With a second index $i$
+        for the example ($a_{j,i}^{(L)}$ is unit $j$'s activation on example $i$):
+
+        $$C = \sum_i C_i, \qquad C_i = \frac{1}{m}\sum_j (a_{j,i}^{(L)} - y_{j,i})^2$$
+
+        $C_i$ is example $i$'s share of the cost, so every derivative below carries a $\frac{1}{m}$,
+        and each example adds its share to the gradient.
         """
     ),
     code(
@@ -419,14 +426,15 @@ PER_NEURON = [
         ### One example, one weight at a time
 
         For example $i$ and one weight $w_{jk}^{(L)}$, the chain rule has the same three factors as
-        before, now with indices:
+        before, now with indices. Example $i$'s share of $\partial C/\partial w_{jk}^{(L)}$ is
 
-        $$\frac{\partial C}{\partial w_{jk}^{(L)}} = \frac{\partial C}{\partial a_j^{(L)}}\,
-        \frac{\partial a_j^{(L)}}{\partial z_j^{(L)}}\,\frac{\partial z_j^{(L)}}{\partial w_{jk}^{(L)}}
-        = \frac{2}{m}(a_j^{(L)} - y_j)\;\sigma'(z_j^{(L)})\;a_k^{(L-1)}$$
+        $$\frac{\partial C_i}{\partial w_{jk}^{(L)}} = \frac{\partial C_i}{\partial a_{j,i}^{(L)}}\,
+        \frac{\partial a_{j,i}^{(L)}}{\partial z_{j,i}^{(L)}}\,
+        \frac{\partial z_{j,i}^{(L)}}{\partial w_{jk}^{(L)}}
+        = \frac{2}{m}(a_{j,i}^{(L)} - y_{j,i})\;\sigma'(z_{j,i}^{(L)})\;a_{k,i}^{(L-1)}$$
 
-        Example $i$'s share of the gradient is $\frac{1}{m}$ times the gradient of its own cost (a
-        batch of one), which is what we check it against.
+        It is $\frac{1}{m}$ times the gradient of example $i$'s own cost (a batch of one), which is
+        what we check it against.
         """
     ),
     code(
@@ -444,7 +452,7 @@ PER_NEURON = [
         X_i, Y_i = X[:, [i]], Y[:, [i]]
         share_jax = reference.jax_gradients(model, params, X_i, Y_i)[f"W{L}"] / m
         share_fd = reference.central_differences(reference.loss_callable(model, X_i, Y_i), params)
-        check(f"∂C/∂w_jk^(L), example {i}", dC_dw, share_jax, share_fd.estimate[f"W{L}"] / m)
+        check(f"∂C_{i}/∂w_jk^(L)", dC_dw, share_jax, share_fd.estimate[f"W{L}"] / m)
         """
     ),
     md(
@@ -452,8 +460,8 @@ PER_NEURON = [
         A unit $k$ of layer $L-1$ feeds *every* unit $j$ of layer $L$, so its derivative adds up
         one chain per $j$:
 
-        $$\frac{\partial C}{\partial a_k^{(L-1)}} = \sum_{j=0}^{n_L-1}
-        \frac{\partial C}{\partial a_j^{(L)}}\,\sigma'(z_j^{(L)})\,w_{jk}^{(L)}$$
+        $$\frac{\partial C}{\partial a_{k,i}^{(L-1)}} = \sum_{j=0}^{n_L-1}
+        \frac{\partial C}{\partial a_{j,i}^{(L)}}\,\sigma'(z_{j,i}^{(L)})\,w_{jk}^{(L)}$$
 
         > **Another slip in 001:** the left side is printed $\partial C/\partial a_k^{(L)}$; the
         > unit $k$ is in layer $L-1$.
@@ -477,12 +485,14 @@ PER_NEURON = [
         ### Every layer, every example
 
         handgrad's per-neuron formulation runs these loops for every example, unit and layer, and
-        adds up the examples' shares. With $\delta_j^{(l)} = \partial C/\partial z_j^{(l)}$:
+        adds up the examples' shares. With $\delta_{j,i}^{(l)} = \partial C/\partial z_{j,i}^{(l)}$,
+        which already holds the batch mean's $\frac{1}{m}$ (it enters with
+        $\partial C/\partial a_{j,i}^{(L)} = \frac{2}{m}(a_{j,i}^{(L)} - y_{j,i})$):
 
-        $$\frac{\partial C}{\partial a_k^{(l-1)}} = \sum_j w_{jk}^{(l)} \delta_j^{(l)}, \qquad
-        \delta_j^{(l)} = \frac{\partial C}{\partial a_j^{(l)}}\,\sigma'(z_j^{(l)}), \qquad
-        \frac{\partial C}{\partial w_{jk}^{(l)}} = \sum_{i} \delta_j^{(l)} a_k^{(l-1)}, \qquad
-        \frac{\partial C}{\partial b_j^{(l)}} = \sum_{i} \delta_j^{(l)}$$
+        $$\frac{\partial C}{\partial a_{k,i}^{(l-1)}} = \sum_j w_{jk}^{(l)} \delta_{j,i}^{(l)}, \qquad
+        \delta_{j,i}^{(l)} = \frac{\partial C}{\partial a_{j,i}^{(l)}}\,\sigma'(z_{j,i}^{(l)}), \qquad
+        \frac{\partial C}{\partial w_{jk}^{(l)}} = \sum_i \delta_{j,i}^{(l)} a_{k,i}^{(l-1)}, \qquad
+        \frac{\partial C}{\partial b_j^{(l)}} = \sum_i \delta_{j,i}^{(l)}$$
 
         Every intermediate quantity at every layer, against both oracles:
         """
@@ -541,11 +551,12 @@ ROW_MAJOR = [
         We write $A^l$ for the activations of layer $l$ for the whole batch ($m \times n_l$),
         $Z^l = A^{l-1} W^l + b^l$ for the pre-activations, $W^l$ for the $n_{l-1} \times n_l$
         weights and $b^l$ for the $1 \times n_l$ bias row, which is added to every example's row.
-        $A^0 = X$.
+        $A^0 = X$. The weights are the other way round from notebooks 1 and 3: there `W[j, k]`
+        joins unit $k$ of the layer below to unit $j$, here entry $(k, j)$ of $W^l$ does.
 
         Each step: the equation, the code, then a check against JAX autodiff and finite differences.
-        On the way we meet three slips in 000: the sign of $(y - a)$, a missing $2$ and
-        $\frac{1}{m}$, and a bias gradient that forgets to add up the batch.
+        On the way we meet two slips in 000: its $(y - a)$, which has the wrong sign and lacks a
+        $2$ and a $\frac{1}{m}$, and a bias gradient that forgets to add up the batch.
         """
     ),
     code(IMPORTS),
@@ -625,7 +636,9 @@ ROW_MAJOR = [
 
         ### $\partial C / \partial A^2$
 
-        000's chain rule starts from $\partial\,\text{Loss}/\partial a^L$, and writes it $(y - a^L)$.
+        000's chain rule starts from $\partial\,\text{Loss}/\partial a^L$ but never writes it alone:
+        in its results for $\partial\,\text{Loss}/\partial w^L$ and $\partial\,\text{Loss}/\partial b^L$
+        the first factor, where $\partial\,\text{Loss}/\partial a^L$ stood, is $(y - a^L)$.
 
         > **Slip 1: the sign, the 2 and the $\frac{1}{m}$.** The derivative of $(y - a)^2$ with
         > respect to $a$ is $-2(y - a) = 2(a - y)$, and the mean over the batch keeps its
@@ -667,11 +680,11 @@ ROW_MAJOR = [
         ### $dW^2$
 
         000 writes $\dfrac{\partial\,\text{Loss}}{\partial w_L} = a^T_{L-1}(y - a_L)\,\sigma'(z_L)$.
-        The order is right: $A^{1T}$ ($30 \times m$) times an $m \times 10$ matrix gives $W^2$'s
+        The order is right: $(A^1)^T$ ($30 \times m$) times an $m \times 10$ matrix gives $W^2$'s
         $30 \times 10$, and the matrix product adds up the $m$ examples for us. With the first factor
         corrected:
 
-        $$dW^2 = A^{1T}\,dZ^2$$
+        $$dW^2 = (A^1)^T\,dZ^2$$
 
         Finite differences nudge one parameter at a time, so for $W^1$ (23,520 entries) we sample
         40 of them, on pixels that are not blank in every image.
@@ -683,7 +696,8 @@ ROW_MAJOR = [
         rng = np.random.default_rng(0)
         lit = np.flatnonzero(X.any(axis=0))  # pixels that are not blank in every image
         entries = {key: list(np.ndindex(value.shape)) for key, value in params.items()}
-        entries["W1"] = list(zip(rng.choice(lit, 40), rng.integers(0, 30, 40), strict=True))
+        pixels = rng.choice(lit, 40, replace=False)  # 40 different pixels
+        entries["W1"] = list(zip(pixels, rng.integers(0, 30, 40), strict=True))
         fd = reference.central_differences(
             reference.loss_callable(model, X, Y), params, entries=entries
         ).estimate
@@ -738,9 +752,9 @@ ROW_MAJOR = [
         w^T_L$: the right order and transpose ($m \times 10$ times $10 \times 30$), with the same
         sign and scale slip. Corrected, and on down to the first layer:
 
-        $$\frac{\partial C}{\partial A^1} = dZ^2\,W^{2T}, \qquad
+        $$\frac{\partial C}{\partial A^1} = dZ^2\,(W^2)^T, \qquad
         dZ^1 = \frac{\partial C}{\partial A^1} \odot \sigma'(Z^1), \qquad
-        dW^1 = A^{0T} dZ^1, \qquad db^1 = \sum_{i=1}^{m} dZ^1_{i,:}$$
+        dW^1 = (A^0)^T dZ^1, \qquad db^1 = \sum_{i=1}^{m} dZ^1_{i,:}$$
         """
     ),
     code(
@@ -803,9 +817,18 @@ COLUMN_MAJOR = [
         We derive each line, check it against JAX and finite differences, and find out which way
         that $\sum$ has to sum.
 
+        > **Three more slips, in passing.** 003 writes
+        > $dw^{[2]} = \frac{1}{m} dz^{[2]} A^{[0]T}$; layer 2's weights multiply $A^{[1]}$, so it is
+        > $A^{[1]T}$. 004 (a two-layer network like it, with ELU hidden units) writes
+        > $dZ^1 = W^2\text{.T} \ast dZ^1 \ast g'()$, with $dZ^1$ where $dZ^2$ belongs, and uses
+        > ELU's derivative ($1$ for $z > 0$, $\alpha e^z$ for $z \le 0$) without deriving it. 002's
+        > worked loss, $J = -\log(y_4) = -\log(0.80) \approx 0.097$, means $\hat y_4$ and takes a
+        > base-10 log; the natural log, which $dZ^{[2]} = A^{[2]} - Y$ assumes, gives $0.223$.
+
         **One convention to know.** handgrad keeps the $\frac{1}{m}$ of the batch mean inside $dZ$:
         its $dZ^{[2]} = \frac{1}{m}(A^{[2]} - Y)$, so that $dW = dZ\,A^T$ and $db = \sum dZ$ need no
-        further $\frac{1}{m}$. The $dW$ and $db$ come out identical to 002's; only $dZ$ is scaled.
+        further $\frac{1}{m}$. The $dW$ come out identical to 002's, and the $db$ too once its sum is
+        taken per unit (see below); only $dZ$ is scaled.
         """
     ),
     code(IMPORTS.replace("from handgrad.losses import mse_dC_dA\n    ", "")),
@@ -866,7 +889,7 @@ COLUMN_MAJOR = [
         cache = handgrad.forward(model, params, X)  # handgrad's column-major forward pass
         for key, value in {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}.items():
             assert close(value, cache[key], tolerance("float64", "formulations")), key
-        print("first example's probabilities:", A2[:, 0].round(3), "sum:", A2[:, 0].sum())
+        print("first example's probabilities:", A2[:, 0].round(3), f"sum: {A2[:, 0].sum():.6f}")
         """
     ),
     md(
@@ -939,7 +962,8 @@ COLUMN_MAJOR = [
         rng = np.random.default_rng(0)
         lit = np.flatnonzero(X.any(axis=1))  # pixels that are not blank in every image
         entries = {key: list(np.ndindex(value.shape)) for key, value in params.items()}
-        entries["W1"] = list(zip(rng.integers(0, 10, 40), rng.choice(lit, 40), strict=True))
+        pixels = rng.choice(lit, 40, replace=False)  # 40 different pixels
+        entries["W1"] = list(zip(rng.integers(0, 10, 40), pixels, strict=True))
         fd = reference.central_differences(
             reference.loss_callable(model, X, Y), params, entries=entries
         ).estimate
@@ -1073,9 +1097,15 @@ CHECK_YOUR_OWN = [
         compares your function with JAX autodiff and finite differences on real MNIST images and,
         when something is wrong, says what, in network terms.
 
-        Here we check document 002's own backward pass, as printed, with two repairs so that it
-        runs at all: `m` is defined (the printed code uses it without defining it) and the softmax
-        subtracts the maximum (so that `exp` cannot overflow).
+        Here we check document 002's backward pass. Its gradient lines are as printed; around them:
+
+        - it takes `(params, X, Y)`, the checker's calling convention, instead of 002's
+          `(Z1, A1, Z2, A2, W1, W2, X, Y)`, so 002's forward pass is inlined at the top;
+        - `Y` arrives one-hot, so 002's `one_hot(Y)` is gone;
+        - `m` is defined (the printed code uses it without defining it).
+
+        The softmax also subtracts each column's maximum before `exp`: a safety change, not a
+        repair, since 002's `np.exp(Z) / sum(np.exp(Z))` does not overflow on these inputs.
         """
     ),
     code(
@@ -1193,10 +1223,12 @@ CHECK_YOUR_OWN = [
     ),
     md(
         """
-        From the command line, the same check of a function in a file (see the README, "Check your own gradient"):
+        From the command line, the same check of a function in a file (see the README, "Check your
+        own gradient"). `examples/my_gradient.py` holds `backward_prop_fixed`, named
+        `backward_prop` there; from the repository root:
 
         ```console
-        $ handgrad check my_gradient.py:backward_prop --model relu-softmax-column --sizes 784,10,10
+        $ handgrad check examples/my_gradient.py:backward_prop --model relu-softmax-column --sizes 784,10,10
         ```
 
         Try breaking `backward_prop_fixed` in other ways and read what the checker says: drop a
@@ -1245,8 +1277,8 @@ TRAIN = [
         """
         ## Train
 
-        The dev split is the 1,000 images after the training images, as in 002. The gate's verdict
-        is in `result.gate`.
+        The dev split is the 1,000 images after the training images (002 drew its 1,000 at random
+        from Kaggle's shuffled data). The gate's verdict is in `result.gate`.
         """
     ),
     code(
@@ -1267,7 +1299,9 @@ TRAIN = [
         """
         history = result.history
         assert history["loss"][-1] < history["loss"][0]  # it learned
-        figures.curves(history, recipe.name, "training loss (cross-entropy)", recipe.train_size)
+        figures.curves(
+            history, recipe.name, "training loss (cross-entropy)", recipe.train_size, recipe.dev_size
+        )
         """
     ),
     md(
@@ -1278,6 +1312,10 @@ TRAIN = [
         002's numbers are for the full 500 iterations on 41,000 images. Run in full with seed 0,
         handgrad's recipe reaches about 85 % training and test accuracy, and 81 % on its dev split
         (a different 1,000 images from 002's).
+
+        002's numbers also come from its own code, on Kaggle's copy of MNIST: there `np.sum(dZ2)`
+        (no axis) is always zero (notebook 3), so $b^{[2]}$ never learned. handgrad trains with the
+        corrected gradient on MNIST itself.
         """
     ),
     code(
@@ -1317,7 +1355,8 @@ TRAIN = [
         ## What the hidden units look at
 
         Each of the 10 hidden units has 784 incoming weights, one per pixel: drawn as a 28 × 28
-        image, and next to it how much training changed them.
+        image, and below them how much training changed them. The units are numbered from 0, as in
+        the checker's reports.
         """
     ),
     code(
