@@ -49,12 +49,12 @@ def curves(
     top = max(range(len(series)), key=lambda s: series[s][1][-1])
     for s, (label, values, color) in enumerate(series):
         ax_acc.plot(steps, values, color=color, lw=1.8, label=label, marker=marker, ms=4)
-        ax_acc.annotate(  # the higher final value labelled above its point, the lower below
+        ax_acc.annotate(  # right of the last point: the higher final value above, the lower below
             f"{values[-1]:.1%}",
             (steps[-1], values[-1]),
             textcoords="offset points",
-            xytext=(0, 4 if s == top else -4),
-            ha="right",
+            xytext=(5, 2 if s == top else -2),
+            ha="left",
             va="bottom" if s == top else "top",
             color=color,
             fontsize=9,
@@ -63,6 +63,9 @@ def curves(
     ax_acc.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax_acc.set(xlabel="step", ylabel="accuracy", title="Accuracy")
     ax_acc.legend(loc="lower right")
+    span = max(steps[-1] - steps[0], 1)
+    ax_acc.set_xlim(steps[0] - 0.05 * span, steps[-1] + 0.16 * span)  # room for the end labels
+    ax_acc.margins(y=0.1)
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         # whole steps, spaced 1, 2 or 5 times a power of 10 (not 15 or 25): with a point every
