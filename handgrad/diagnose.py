@@ -22,6 +22,7 @@ Non-goals: combinations of two bugs in one tensor, guessing at shapes that do no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -96,8 +97,16 @@ def diagnose_shape(
     if got == want[::-1]:
         return Diagnosis("shape", None, f"{head}: the transpose's shape (a transposed product?)")
     others = [k for k, s in shapes.items() if k != key and tuple(s) == got]
-    if key.startswith("b") and m != max(want) and m in got:
-        n = max(want)
+    n, dZ = max(want), "d" + key.replace("b", "Z", 1)
+    unsummed = (n, m) if batch_axis == 1 else (m, n)
+    if key.startswith("b") and m != n and got == unsummed:
+        return Diagnosis(
+            "wrong-axis",
+            None,
+            f"{head}: one entry per unit and example, {dZ} not summed over the batch (sum it over "
+            f"axis={batch_axis}, keepdims=True)",
+        )
+    if key.startswith("b") and m != n and m in got and math.prod(got) == m:
         return Diagnosis(
             "wrong-axis",
             None,

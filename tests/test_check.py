@@ -632,6 +632,9 @@ def test_shapes_are_diagnosed():
     assert "reduced shape" in detail("b1", (10,)).detail
     assert "transpose's shape" in detail("W1", (784, 10)).detail
     assert detail("b1", (1, 16)).kind == "wrong-axis"
+    assert "one entry per example" in detail("b1", (1, 16)).detail
+    unsummed = detail("b1", (10, 16))  # dZ1 itself (a reviewer got "one entry per example")
+    assert unsummed.kind == "wrong-axis" and "dZ1 not summed over the batch" in unsummed.detail
     assert "the shape of W2" in detail("b1", (10, 10)).detail
     assert "the shape of b1" in detail("W2", (10, 1)).detail  # (10, 1) does not stand for W2
 
