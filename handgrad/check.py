@@ -366,6 +366,13 @@ def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Param
     if error is not None:
         report.verdict, report.error = "error", error
         return None
+    if problem.dtype == "float64" and any(
+        getattr(g, "dtype", None) == np.float32 for g in received.values()
+    ):
+        report.notes.append(
+            "your gradients are float32, judged as float64: their own rounding (about 1e-7) fails "
+            "a float64 check; pass dtype='float32' (--dtype float32) to judge them as float32"
+        )
     return received
 
 

@@ -523,6 +523,17 @@ def test_an_exception_is_reported_with_its_type_message_and_line():
     assert f"test_check.py, line {line}" in report.error
 
 
+def test_float32_gradients_judged_as_float64_are_told_to_ask_for_float32():
+    def in_float32(params, X, Y):
+        p = {k: v.astype(np.float32) for k, v in params.items()}
+        return gradients(SMALL, p, X.astype(np.float32), Y.astype(np.float32))
+
+    notes = check_gradients(in_float32, SMALL).notes
+    assert any("pass dtype='float32'" in note for note in notes), notes
+    report = check_gradients(in_float32, SMALL, dtype="float32")
+    assert report.verdict == "pass" and not any("judged as float64" in n for n in report.notes)
+
+
 def test_a_function_with_the_wrong_signature_is_told_so_not_sent_into_handgrad():
     def backward_prop(params, X):
         return gradients(SMALL, params, X, X)
