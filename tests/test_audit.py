@@ -311,6 +311,14 @@ def test_the_errata_are_found_with_the_checkers_diagnosis(results):
     assert all(r.verdict != "inconclusive" for r in results.values())
 
 
+def test_an_unsummed_bias_gradient_is_told_as_such(results):
+    # 000 prints (y - a_L) σ'(z_L) as the bias gradient: the delta itself, one entry per unit and
+    # example, never summed (over the units or anything else); the checker's diagnosis says so.
+    diagnosis = results["000.matrix.db"].outcome.diagnosis
+    assert "not summed over the batch" in diagnosis, diagnosis
+    assert "summed over the units" not in diagnosis, diagnosis
+
+
 def test_not_executable_evidence_is_the_exception_raised(results):
     for entry_id, text in EXCEPTIONS.items():
         assert results[entry_id].outcome.evidence.startswith(text), results[entry_id].outcome
