@@ -169,7 +169,7 @@ def recognise_factor(c: float, m: int, rtol: float = 1e-6) -> tuple[str, float] 
     """(name, exact value) of a recognisable factor c of batch size m: ("-m/2", -8.0) for m = 16."""
     names, exact = [], None
     for sign in (1, -1):
-        for power in (0, 1, -1):
+        for power in (0, 1, -1) if m > 1 else (0,):  # with m = 1, "m/2" is only "1/2"
             for num, den in ((1, 1), (2, 1), (1, 2), (4, 1), (1, 4)):
                 value = sign * num / den * float(m) ** power
                 if abs(c - value) <= rtol * abs(value) and abs(value) != 1.0:
@@ -260,6 +260,8 @@ def diagnose_values(
             found = _within_rounding(g, a, fitted, m, loose, bound + slack)
         if found is not None and found[1] == -1.0:
             return Diagnosis("sign", -1.0, SIGN_DETAIL)
+        if found is None and g.size == 1:  # one number fits any scale: no evidence of one
+            return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
         label, fitted = found if found else (None, fitted)
         named = f"factor {label}" + (f", m = {m}" if "m" in label else "") if label else ""
         detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")

@@ -35,7 +35,7 @@ from handgrad.check import (
     model_loss,
     rounding_slack,
 )
-from handgrad.diagnose import KINDS, diagnose_shape, name_factor
+from handgrad.diagnose import KINDS, diagnose_shape, diagnose_values, name_factor
 from handgrad.formulations import FORMULATIONS, backward, gradients
 from handgrad.models import Model, init_params, parse_model
 from handgrad.testing import assert_gradients_match
@@ -631,6 +631,17 @@ def test_factors_are_named():
         "2/m",
     ]
     assert name_factor(3.7, 16) is None and name_factor(2, 2) == "2 = m"
+    assert name_factor(0.5, 1) == "1/2"  # not "1/2 = m/2" (a reviewer's shrunk example, m = 1)
+
+
+def test_one_number_is_not_called_a_scale_unless_the_factor_is_named():
+    """A 1 x 1 weight's wrong gradient always fits some scale; the known bug that reproduces it
+    says more (a reviewer's 1-1-1-1 network: 'scale 1.12269' for A3 used in dW3)."""
+    tol, a = tolerance("float64", "autodiff"), np.array([[0.3]])
+    hint = "A3 used in dW3 where A2 belongs"
+    unnamed = diagnose_values("W3", 1.12269 * a, a, tol, 4, variants=[(hint, {"W3": 1.12269 * a})])
+    assert unnamed.kind == "unexplained" and hint in unnamed.detail
+    assert diagnose_values("W3", 2 * a, a, tol, 4).kind == "scale"  # named: 2
 
 
 def test_shapes_are_diagnosed():
