@@ -241,7 +241,7 @@ KNOWN_ERRATA = {
     "001.chain.dz_dw": ("wrong", "W3"),
     "001.chain.dw-result": ("wrong", "W3"),
     "001.net.cost": ("not executable", ""),
-    "001.net.da_k": ("not executable", ""),
+    "001.net.da_k": ("wrong", "defines dC_da3 where dC_da2 belongs: dC_da2 is never computed"),
     "002.math.softmax-in-words": ("wrong", "rel. err"),
     "002.example.J-label": ("wrong", "0.223"),
     "002.example.J-value": ("wrong", "0.223"),
@@ -258,7 +258,7 @@ KNOWN_ERRATA = {
     "003.backprop.dw2": ("wrong", "shape (10, 784), expected (10, 10)"),
     "003.backprop.db2-in-words": ("wrong", "b2: unexplained"),
     "004.backprop.db2-in-words": ("wrong", "b2: unexplained"),
-    "004.backprop.dZ1": ("not executable", ""),
+    "004.backprop.dZ1": ("wrong", "dZ1 is used on the right of its own definition"),
 }
 
 EXCEPTIONS = {
@@ -322,6 +322,22 @@ def test_an_unsummed_bias_gradient_is_told_as_such(results):
 def test_not_executable_evidence_is_the_exception_raised(results):
     for entry_id, text in EXCEPTIONS.items():
         assert results[entry_id].outcome.evidence.startswith(text), results[entry_id].outcome
+
+
+def test_a_formula_using_a_quantity_before_it_exists_is_wrong_not_unexecutable(results):
+    # 004's dZ^1 = W^2.T * dZ^1 * g'() and 001's ∂C/∂a_k^(L) (for a_k^(L-1)) raise a NameError for
+    # a quantity of the backward pass: the formula is wrong, and the summary counts it so; a name
+    # the backward pass never computes (002's m, a missing line) stays not executable.
+    counts = run.summary(list(results.values()))
+    assert counts["004"].get("wrong") == 2 and "not executable" not in counts["004"], counts["004"]
+    for entry_id in ("004.backprop.dZ1", "001.net.da_k"):
+        outcome = results[entry_id].outcome
+        assert outcome.verdict == "wrong" and "NameError" not in outcome.diagnosis, outcome
+        assert outcome.evidence.startswith("NameError"), outcome
+    printed = dict(results["004.backprop.dZ1"].readings)
+    assert results["004.backprop.dZ1"].corrected.verdict == "correct"
+    assert printed["dZ^2, W^2.T dZ^2 a matrix product, g' at Z^1"].verdict == "correct"
+    assert results["002.code.m"].verdict == "not executable"
 
 
 def test_every_corrected_form_is_checked_right(results):

@@ -12,11 +12,18 @@
   one-hot width taken from the batch, silent broadcasting), which a gradient check cannot see.
 
 Code runs with `exec` in a fresh namespace, so an as-written line that cannot run raises its own
-exception (NameError, SyntaxError, a NumPy shape mismatch), which becomes the evidence.
+exception (NameError, SyntaxError, a NumPy shape mismatch), which becomes the evidence. One
+NameError is a wrong formula rather than an unexecutable one: an as-written line of a backward pass
+that reads the very quantity it defines (004's dZ^1 = W^2.T * dZ^1 * g'()) or defines another
+quantity than its own (001's ∂C/∂a_k^(L) where the sum gives ∂C/∂a_k^(L-1)), so that a quantity of
+the backward pass is used before it exists. Its verdict is "wrong", with that reason as diagnosis
+and the exception as evidence (`too_early`). A name no line of the backward pass computes (002's
+undefined `m`), a line missing altogether, a SyntaxError stay "not executable".
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -150,8 +157,62 @@ class Gradient:
         try:
             grad_fn({k: v.copy() for k, v in inp.params.items()}, inp.X.copy(), inp.Y.copy())
         except Exception as error:  # the as-written code itself cannot run: that is the evidence
+            reason = too_early(self.backward, dict(self.replace), error, inp.model.depth)
+            if reason:
+                return Outcome("wrong", reason, exception_text(error))
             return Outcome("not executable", "the code raises", exception_text(error))
         return gradient_outcome(grad_fn, inp, self.loss)
+
+
+def _defined(code: str) -> set[str]:
+    """The names `code` assigns or defines at its top level (not loop or comprehension variables)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            out.add(node.name)
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for target in targets:
+            for n in ast.walk(target) if target is not None else ():
+                if isinstance(n, ast.Name):
+                    out.add(n.id)
+    return out
+
+
+def _read(code: str) -> set[str]:
+    """The names `code` reads."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def too_early(backward: Backward, replace: Mapping[str, str], error: Exception, depth: int) -> str:
+    """Why a NameError shows the as-written formula wrong, or "" when it is merely unexecutable.
+
+    Wrong: the undefined name is a quantity the correct backward pass computes, and an as-written
+    line either reads it while defining it, or defines another name where its slot defines it.
+    """
+    name = getattr(error, "name", None) if isinstance(error, NameError) else None
+    right = dict(backward.program({}, depth))
+    if not name or not any(name in _defined(code) for code in right.values()):
+        return ""
+    for slot, code in backward.program(replace, depth):
+        if not code.strip() or code == right[slot]:
+            continue  # a missing line or a line as the correct pass has it
+        defines = _defined(code)
+        if name in defines and name in _read(code):
+            return f"{name} is used on the right of its own definition: it does not exist yet"
+        if defines and name not in defines and name in _defined(right[slot]):
+            return (
+                f"it defines {', '.join(sorted(defines))} where {name} belongs: {name} is never "
+                "computed, and the rest of the backward pass needs it"
+            )
+    return ""
 
 
 def gradient_outcome(grad_fn: Callable, inp: Inputs, loss: Callable | None = None) -> Outcome:
