@@ -242,7 +242,7 @@ KNOWN_ERRATA = {
     "001.chain.dw-result": ("wrong", "W3"),
     "001.net.cost": ("not executable", ""),
     "001.net.da_k": ("wrong", "defines dC_da3 where dC_da2 belongs: dC_da2 is never computed"),
-    "002.math.softmax-in-words": ("wrong", "rel. err"),
+    "002.math.softmax-in-words": ("wrong", "the conclusion, A^{[2]} is 10 × m: correct"),
     "002.example.J-label": ("wrong", "0.223"),
     "002.example.J-value": ("wrong", "0.223"),
     "002.math.loss-in-words": ("wrong", "-0.223"),
@@ -338,6 +338,16 @@ def test_a_formula_using_a_quantity_before_it_exists_is_wrong_not_unexecutable(r
     assert results["004.backprop.dZ1"].corrected.verdict == "correct"
     assert printed["dZ^2, W^2.T dZ^2 a matrix product, g' at Z^1"].verdict == "correct"
     assert results["002.code.m"].verdict == "not executable"
+
+
+def test_a_right_conclusion_from_a_wrong_reason_says_which_part_is_wrong(results):
+    # 002: "Softmax runs element-wise, so the dimensions of Z^[2] are preserved at 10 × m": the
+    # conclusion holds, the reason does not (softmax normalises over each column's classes).
+    outcome = results["002.math.softmax-in-words"].outcome
+    reason, conclusion = outcome.diagnosis.split("; ")
+    assert reason.startswith("the reason, 'element-wise'") and ": wrong (" in reason, outcome
+    assert conclusion == "the conclusion, A^{[2]} is 10 × m: correct", outcome
+    assert "right conclusion, wrong reason" in results["002.math.softmax-in-words"].entry.corrected
 
 
 def test_every_corrected_form_is_checked_right(results):

@@ -10,6 +10,8 @@
   lower the loss by alpha ||g||^2 to first order.
 - `Hazard`: as-written code on an input that demonstrates a numerical hazard (overflow, log 0, a
   one-hot width taken from the batch, silent broadcasting), which a gradient check cannot see.
+- `Statement`: a sentence of prose that gives a reason and a conclusion ("X, so Y"), each part its
+  own check: the sentence is wrong when a part is, and the diagnosis says which part holds.
 
 Code runs with `exec` in a fresh namespace, so an as-written line that cannot run raises its own
 exception (NameError, SyntaxError, a NumPy shape mismatch), which becomes the evidence. One
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 
 import reference
-from handgrad.audit.registry import Inputs, Outcome, Setup, inputs
+from handgrad.audit.registry import Check, Inputs, Outcome, Setup, inputs
 from handgrad.check import check_gradients
 from handgrad.models import Model
 from handgrad.tolerances import close, relative_error, tolerance
@@ -438,6 +440,36 @@ class Shapes:
         if wrong:
             return Outcome("wrong", "; ".join(wrong), checked)
         return Outcome("correct", "", checked + ", all as stated")
+
+
+@dataclass(frozen=True, eq=False)
+class Statement:
+    """A sentence's parts (label, check), e.g. its reason and its conclusion, each run.
+
+    The verdict is the worst part's ("not executable", then "wrong", then "inconclusive"); the
+    diagnosis gives every part's verdict, so a right conclusion reached by a wrong reason reads so.
+    """
+
+    parts: tuple[tuple[str, Check], ...]
+
+    @property
+    def code(self) -> str:
+        """The as-written code the parts run (those that run code)."""
+        return "\n".join(c.code for _, c in self.parts if isinstance(getattr(c, "code", None), str))
+
+    def __call__(self) -> Outcome:
+        outcomes = [(label, check()) for label, check in self.parts]
+        verdicts = {o.verdict for _, o in outcomes}
+        verdict = next(
+            (v for v in ("not executable", "wrong", "inconclusive") if v in verdicts), "correct"
+        )
+        diagnosis = "; ".join(
+            f"{label}: {o.verdict}" + (f" ({o.diagnosis})" if o.diagnosis else "")
+            for label, o in outcomes
+        )
+        evidence = "; ".join(o.evidence for _, o in outcomes if o.evidence)
+        measured = {label: o.measured for label, o in outcomes}
+        return Outcome(verdict, diagnosis if verdict != "correct" else "", evidence, measured)
 
 
 def _shape(shape: tuple, m: int | None = None) -> str:

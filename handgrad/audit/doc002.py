@@ -16,7 +16,7 @@ import numpy as np
 
 import reference
 from handgrad import activations
-from handgrad.audit.checks import Backward, Descent, Gradient, Hazard, Shapes, Value
+from handgrad.audit.checks import Backward, Descent, Gradient, Hazard, Shapes, Statement, Value
 from handgrad.audit.common import model_loss, names, setup_names
 from handgrad.audit.registry import Entry, Reading, Setup, inputs
 from handgrad.data import one_hot
@@ -128,6 +128,11 @@ def value(code: str, result: str, expected, example: int | None = None, **kw) ->
 def given(code: str, result: str, expected, atol=None) -> Value:
     """A Value check of numbers the document states (no model inputs needed)."""
     return Value(code, result, expected, lambda: {"np": np}, atol=atol, what="stated value")
+
+
+SOFTMAX_SHAPE = Shapes(
+    (("A2", (10, "m")),), lambda: {"A2": setup_names(SETUP)["A2"].shape}, SETUP.m
+)
 
 
 # --- the worked example: a prediction vector and a one-hot label 4 -----------------------------
@@ -264,12 +269,36 @@ ENTRIES = (
         DOCUMENT,
         "Forward propagation",
         "forward",
-        "'Softmax runs element-wise, so the dimensions of Z^{[2]} are preserved'",
+        "'Softmax runs element-wise, so the dimensions of Z^{[2]} are preserved at 10 × m'",
         MODEL,
-        value("A2 = np.exp(Z2) / np.exp(Z2)", "A2", lambda ns: ns["A2"]),
-        corrected="softmax runs over each column (every output depends on the whole column)",
-        corrected_check=value(
-            "A2 = np.exp(Z2) / np.sum(np.exp(Z2), axis=0, keepdims=True)", "A2", lambda ns: ns["A2"]
+        # the reason, on one example (e^{z_i} / Σ_j e^{z_j} with the sum over the element itself),
+        # and the conclusion, on the batch
+        Statement(
+            (
+                (
+                    "the reason, 'element-wise' (e^z / e^z, example 0)",
+                    value("A2 = np.exp(Z2) / np.exp(Z2)", "A2", lambda ns: ns["A2"], example=0),
+                ),
+                ("the conclusion, A^{[2]} is 10 × m", SOFTMAX_SHAPE),
+            )
+        ),
+        corrected=(
+            "right conclusion, wrong reason: softmax is not element-wise, it normalises over the "
+            "10 classes of each column (every output depends on the whole column); A^{[2]} is "
+            "10 × m all the same"
+        ),
+        corrected_check=Statement(
+            (
+                (
+                    "softmax over each column",
+                    value(
+                        "A2 = np.exp(Z2) / np.sum(np.exp(Z2), axis=0, keepdims=True)",
+                        "A2",
+                        lambda ns: ns["A2"],
+                    ),
+                ),
+                ("A^{[2]} is 10 × m", SOFTMAX_SHAPE),
+            )
         ),
     ),
     Entry(
