@@ -866,6 +866,7 @@ def _judge_by_autodiff(
                 variants=variants,
                 output=model.output if with_model_loss else "",
                 slack=float(np.max(rounding[key], initial=0.0)),
+                param=problem.p64[key],
             )
             if report.diagnosis.kind == "unexplained" and with_model_loss:
                 report.diagnosis = _units_summed(problem, key, gk) or report.diagnosis

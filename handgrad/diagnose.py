@@ -12,6 +12,8 @@ Kinds, tried in this order (the first that fits wins):
 - `sign`, `scale`: received = c * true, c fitted by least squares, the residual within tolerance;
   c = -1 is `sign`, any other c is `scale`, named when recognisable (m, 1/m, 2, 1/2, -m/2, ...).
 - `transpose`: a square parameter whose received gradient is the true one transposed.
+- `weight-decay`: received = true + c W: an L2 term's lambda W missing (c = -lambda), extra, or
+  with another lambda than the loss's (the factor is c).
 - `unexplained`: none fits. The hint then says which known bug reproduces the received values, when
   one does (`variant_gradients`: a left-out activation derivative, ReLU's derivative used for ELU,
   another layer's activation, another parameter's gradient), and the checker adds which layer,
@@ -40,6 +42,7 @@ KINDS = (
     "sign",
     "scale",
     "transpose",
+    "weight-decay",
     "unexplained",
 )
 
@@ -232,11 +235,13 @@ def diagnose_values(
     variants: list[tuple[str, Mapping[str, np.ndarray]]] | None = None,
     output: str = "",
     slack: float = 0.0,
+    param: np.ndarray | None = None,
 ) -> Diagnosis:
     """The diagnosis of received `g` against true `a` (same shape; float64).
 
     `slack`: the rounding any entry of a right gradient may carry beyond the tolerance (where large
     terms cancel, `handgrad.check.rounding_slack`); it limits how well a scale factor is known.
+    `param`: the parameter's value, to recognise an L2 term's lambda W too many or too few.
     """
     non_finite = diagnose_non_finite(g)
     if non_finite is not None:
@@ -269,7 +274,27 @@ def diagnose_values(
     if g.ndim == 2 and g.shape[0] == g.shape[1] and g.size > 1:
         if not _close(a.T, a, tol) and _close(g, a.T, tol):
             return Diagnosis("transpose", None, "the transpose of the right gradient")
+    decay = _weight_decay(key, g, a, tol, param)
+    if decay is not None:
+        return decay
     return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
+
+
+def _weight_decay(key, g, a, tol, param) -> Diagnosis | None:
+    """g = a + c W: an L2 penalty's lambda W missing (c = -lambda), extra or with lambda off by c."""
+    if param is None or not key.startswith("W") or param.shape != g.shape:
+        return None
+    pp, d = float(np.sum(param * param)), g - a
+    c = float(np.sum(d * param)) / pp if pp > 0 else 0.0
+    if c == 0.0 or np.max(np.abs(d - c * param)) > _bound(a, tol):
+        return None
+    return Diagnosis(
+        "weight-decay",
+        c,
+        f"the right gradient {'+' if c > 0 else '-'} {abs(c):.4g} {key}: an L2 term lambda {key} "
+        f"{'too many' if c > 0 else 'missing'} (lambda = {abs(c):.4g}) or with lambda off by that "
+        "much (is the penalty in your loss and in your gradient alike?)",
+    )
 
 
 def _within_rounding(g, a, fitted: float, m: int, rtol: float, bound: float):

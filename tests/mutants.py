@@ -139,6 +139,8 @@ def _doc002(params, X, Y, bug=None):
     dW1 = k * dZ1.dot(X.T)
     if bug == "transposed-shape":
         dW1 = k * X.dot(dZ1.T)
+    if bug == "decay":  # weight decay in the gradient, none in the loss
+        dW1, dW2 = dW1 + 0.01 * W1, dW2 + 0.01 * W2
     db1 = k * np.sum(dZ1, axis=1, keepdims=True)
     if bug == "wrong-axis":
         db1 = k * np.sum(dZ1)
@@ -326,6 +328,7 @@ MUTANTS = [
     Mutant("reduced_shape_002", _RELU, "reduced-shape", {"b2": "shape", "W2": None}),
     Mutant("transposed_shape_002", _RELU, "transposed-shape", {"W1": "shape", "b1": None}),
     Mutant("zero_002", _RELU, "zero", {"b1": "zero", "W1": None}),
+    Mutant("decay_002", _RELU, "decay", {"W1": "weight-decay", "W2": "weight-decay", "b1": None}),
     Mutant("order_002", _RELU, "order", {"b1": "shape", "W2": "shape", "W1": None}),
     # document 004, ELU + softmax
     Mutant(

@@ -425,6 +425,27 @@ def test_a_traceable_loss_is_differentiated_by_jax():
     assert {p.diagnosis.kind for p in report.parameters.values()} == {"sign"}
 
 
+def test_an_l2_term_left_out_of_the_gradient_is_named():
+    """A reviewer's penalised loss, its gradient without lambda W: W1 and W2 were 'unexplained ...
+    look at dZ2', though the biases (not decayed) passed."""
+    model, lam = parse_model("relu-softmax-column", (6, 5, 3)), 0.01
+    plain = _jax_loss_of(model)
+
+    def penalised(params, X, Y):
+        return plain(params, X, Y) + lam / 2 * sum(jnp.sum(params[k] ** 2) for k in ("W1", "W2"))
+
+    def without_decay(params, X, Y):
+        return gradients(model, params, X, Y)
+
+    report = check_gradients(without_decay, model, loss=penalised)
+    for key in ("W1", "W2"):
+        detail = report.parameters[key].diagnosis.detail
+        assert f"an L2 term lambda {key} missing (lambda = 0.01)" in detail, str(report)
+        assert report.parameters[key].diagnosis.kind == "weight-decay"
+        assert "first wrong layer" not in detail  # not a backprop bug: no layer to look at
+    assert report.parameters["b1"].verdict == "pass"
+
+
 def _as_sign(fn):
     def negative(params, X, Y):
         out = fn(params, X, Y)
