@@ -377,6 +377,16 @@ def test_hazards_are_demonstrated_and_their_fixes_safe(results):
     assert "nan" in hazards["002.hazard.log0"].outcome.evidence
 
 
+def test_a_hazard_shows_only_what_the_document_writes_in_its_formula_column(results):
+    # 000 writes no update rule: its bias-broadcast hazard quotes 000's bias gradient, and the
+    # update it is used in is named as the hazard's input, in the sheet's row as well
+    hazard = results["000.hazard.bias-broadcast"]
+    assert hazard.entry.formula == results["000.matrix.db"].entry.formula
+    assert "writes no update rule" in hazard.outcome.diagnosis
+    (row,) = [line for line in run.render_markdown([hazard]).splitlines() if "| 000.hazard" in line]
+    assert "| hazard | on a batch of m = 16 rows, used in the plain step" in row, row
+
+
 def test_each_reading_of_ambiguous_text_is_run(results):
     readings = {i: dict(r.readings) for i, r in results.items()}
     assert readings["002.math.dZ1"]["· a matrix product"].verdict == "not executable"

@@ -83,6 +83,12 @@ def value(code: str, result: str, expected) -> Value:
     return Value(code, result, expected, lambda: setup_names(ROW))
 
 
+UPDATE_INPUT = (
+    "a batch of m = 16 rows, used in the plain step b_L := b_L - α ∂Loss/∂b_L "
+    "(000 names gradient descent but writes no update rule)"
+)
+
+
 def update_namespace() -> dict:
     """The matrix model's batch and a learning rate."""
     return setup_names(ROW) | {"alpha": 0.1}
@@ -301,14 +307,16 @@ ENTRIES = (
         DOCUMENT,
         "Backpropagation (more neurons per layer)",
         "hazard",
-        "b_L := b_L - α (y - a_L) σ'(z_L), the bias gradient without a sum, in NumPy",
+        "∂Loss/∂b_L = (y - a_L) σ'(z_L)",
         MODEL,
+        # 000 names gradient descent but writes no update rule: the hazard is its bias gradient
+        # used in the plain step, as a reader implementing it in NumPy would
         Hazard(
             "b2 = b2 - alpha * (Y - A2) * sigma_prime(Z2)",
             "b2",
             update_namespace,
             detect=bias_grows,
-            input="a batch of m = 16 rows",
+            input=UPDATE_INPUT,
         ),
         corrected="b_L := b_L - α Σ_rows 2/m (a_L - y) ⊙ σ'(z_L)",
         corrected_check=Hazard(
@@ -316,7 +324,7 @@ ENTRIES = (
             "b2",
             update_namespace,
             detect=bias_grows,
-            input="a batch of m = 16 rows",
+            input=UPDATE_INPUT,
         ),
     ),
 )

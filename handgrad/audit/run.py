@@ -256,7 +256,7 @@ def _document_section(doc: str, rs: list[Result]) -> list[str]:
     ]
     for r in rs:
         e, o = r.entry, r.outcome
-        diagnosis = o.diagnosis if o.verdict != "hazard" else ""
+        diagnosis = o.diagnosis if e.kind != "hazard" else f"on {o.diagnosis}"
         if r.readings:
             diagnosis = f"{diagnosis} (readings: {_readings_text(r)})".strip()
         cells = [
