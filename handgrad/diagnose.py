@@ -252,7 +252,13 @@ def diagnose_values(
     if broadcast_from is not None:
         return _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis)
     if np.max(np.abs(g)) <= 1e-3 * np.max(np.abs(a)):
-        return Diagnosis("zero", 0.0, "all zeros, but the right gradient is not (never computed?)")
+        detail = "all zeros, but the right gradient is not (never computed?)"
+        if output == "softmax" and truth and key == f"b{len(truth) // 2}":  # the output bias
+            detail = (
+                "all zeros, but the right gradient is not: summed over the classes? Each example's "
+                f"A - Y sums to 0 there; sum over the batch only (axis={batch_axis}, keepdims=True)"
+            )
+        return Diagnosis("zero", 0.0, detail)
     if g.size > 1 and float(np.ptp(g)) <= bound and float(np.ptp(a)) > 2 * bound:
         return _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis)
     fitted = _fit_scale(g, a, tol, slack)

@@ -682,6 +682,20 @@ def test_shapes_are_diagnosed():
     assert "the shape of b1" in detail("W2", (10, 1)).detail  # (10, 1) does not stand for W2
 
 
+def test_a_softmax_output_bias_summed_over_the_classes_is_zero_and_says_why():
+    """Each example's A - Y sums to 0, so db2 summed over the classes is all zeros (a reviewer read
+    only 'never computed?')."""
+    model = Model("relu", "softmax", "column", (4, 3, 3))
+
+    def grad_fn(params, X, Y):
+        g = gradients(model, params, X, Y)
+        g["b2"] = backward(model, params, X, Y)["dZ2"].sum(axis=0, keepdims=True).T
+        return g
+
+    b2 = check_gradients(grad_fn, model, batch_size=3).parameters["b2"].diagnosis
+    assert b2.kind == "zero" and "summed over the classes?" in b2.detail
+
+
 @pytest.mark.parametrize("layout", ["column", "row"])
 @pytest.mark.parametrize("keepdims", [True, False])
 def test_a_bias_summed_over_the_units_is_a_wrong_axis_even_when_m_equals_the_width(
