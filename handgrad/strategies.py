@@ -61,20 +61,26 @@ def models(
     layouts=LAYOUTS,
     depths=(1, 2, 3),
     max_width: int = 8,
+    min_width: int = 1,
+    alphas=(1.0,),
 ) -> st.SearchStrategy[Model]:
-    """Models with every listed activation, output and layout; depth L in `depths`, widths 1-max."""
-    return _models(tuple(hidden), tuple(outputs), tuple(layouts), tuple(depths), max_width)
+    """Models with every listed activation, output and layout; depth L in `depths`, widths
+    min_width-max_width; an ELU model's alpha drawn from `alphas`."""
+    if not 1 <= min_width <= max_width:
+        raise ValueError(f"need 1 <= min_width <= max_width, got {min_width} and {max_width}")
+    widths = st.integers(min_width, max_width)
+    args = (tuple(hidden), tuple(outputs), tuple(layouts), tuple(depths), widths, tuple(alphas))
+    return _models(*args)
 
 
 @st.composite
-def _models(draw, hidden, outputs, layouts, depths, max_width) -> Model:
+def _models(draw, hidden, outputs, layouts, depths, widths, alphas) -> Model:
     depth = draw(st.sampled_from(depths))
-    sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
+    sizes = draw(st.lists(widths, min_size=depth + 1, max_size=depth + 1))
+    g = draw(st.sampled_from(hidden))
+    alpha = draw(st.sampled_from(alphas)) if g == "elu" else 1.0
     return Model(
-        draw(st.sampled_from(hidden)),
-        draw(st.sampled_from(outputs)),
-        draw(st.sampled_from(layouts)),
-        tuple(sizes),
+        g, draw(st.sampled_from(outputs)), draw(st.sampled_from(layouts)), tuple(sizes), alpha
     )
 
 
@@ -156,6 +162,7 @@ def problems(
     max_m: int = 8,
     styles=STYLES,
     extreme: bool | None = None,
+    min_m: int = 1,
 ) -> st.SearchStrategy[Problem]:
     """A model (from `model_strategy`, default `models()`), its parameters and a batch: a Problem.
 
@@ -163,11 +170,11 @@ def problems(
     others draw typical values). `extreme` None draws whether to scale the output layer by 2^6-2^10.
     """
     model_strategy = models() if model_strategy is None else model_strategy
-    return _problems(model_strategy, tuple(dtypes), max_m, tuple(styles), extreme)
+    return _problems(model_strategy, tuple(dtypes), min_m, max_m, tuple(styles), extreme)
 
 
 @st.composite
-def _problems(draw, model_strategy, dtypes, max_m, styles, extreme) -> Problem:
+def _problems(draw, model_strategy, dtypes, min_m, max_m, styles, extreme) -> Problem:
     model = draw(model_strategy)
     dtype = draw(st.sampled_from(dtypes))
     style = draw(st.sampled_from(styles))
@@ -180,7 +187,7 @@ def _problems(draw, model_strategy, dtypes, max_m, styles, extreme) -> Problem:
     if style == "zero":
         params = {k: np.zeros_like(v) for k, v in params.items()}
     X, Y = draw(
-        batches(model, "float64", max_m=max_m, style="kinks" if style == "kinks" else "typical")
+        batches(model, "float64", min_m, max_m, style="kinks" if style == "kinks" else "typical")
     )
     if style == "kinks":
         m = X.shape[1 if model.layout == "column" else 0]

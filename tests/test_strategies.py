@@ -62,6 +62,21 @@ def test_batches_can_be_forced_to_one_class(batch):
     assert X.shape[1] == Y.shape[1] >= 4 and (Y.argmax(axis=0) == Y.argmax(axis=0)[0]).all()
 
 
+@given(
+    hst.problems(
+        hst.models(hidden=["elu"], min_width=3, max_width=4, alphas=(0.5, 1.7)), min_m=5, max_m=6
+    )
+)
+def test_widths_batch_sizes_and_elu_alphas_can_be_bounded(problem):
+    assert all(3 <= n <= 4 for n in problem.model.sizes) and 5 <= problem.m <= 6
+    assert problem.model.alpha in (0.5, 1.7)
+
+
+def test_a_minimum_width_above_the_maximum_is_refused():
+    with pytest.raises(ValueError, match="min_width <= max_width"):
+        hst.models(min_width=5, max_width=4)
+
+
 def test_unknown_parameter_styles_are_refused():
     with pytest.raises(ValueError, match="unknown style 'odd'"):
         hst.parameters(Model("relu", "mse", "row", (2, 2)), style="odd")
