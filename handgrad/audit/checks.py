@@ -344,13 +344,16 @@ class Descent:
     """An as-written update rule, run with the true gradient dW1, db1, ... and a small alpha.
 
     Gradient descent lowers the loss by alpha ||g||^2 to first order: the check measures
-    (C(p) - C(p_new)) / (alpha ||g||^2), which is 1 for p := p - alpha dC/dp.
+    (C(p) - C(p_new)) / (alpha ||g||^2), which is 1 for p := p - alpha dC/dp. With `updates`, the
+    names a text says the rule updates, the check is instead whether the rule changes exactly those
+    (of the parameters and alpha).
     """
 
     code: str
     setup: Setup
     names: str = "d{key}"  # the document's name of dC/dp: "d{key}" (dW1, db1), "d{lower}" (dw1)
     alpha: float = 1e-4
+    updates: tuple[str, ...] = ()
 
     def __call__(self) -> Outcome:
         from handgrad.formulations import loss
@@ -365,6 +368,14 @@ class Descent:
         except Exception as error:
             return Outcome("not executable", "the code raises", exception_text(error))
         new = {k: ns[k] for k in inp.params}
+        if self.updates:
+            changed = [k for k in inp.params if not np.array_equal(new[k], inp.params[k])]
+            changed += ["alpha"] if ns["alpha"] != self.alpha else []
+            text = f"the rule changes {', '.join(changed) or 'nothing'}"
+            text += "; alpha stays as it is" if "alpha" not in changed else ""
+            if set(changed) == set(self.updates):
+                return Outcome("correct", "", text, {"changed": changed})
+            return Outcome("wrong", text, text, {"changed": changed})
         shapes = {k: np.shape(v) for k, v in new.items() if np.shape(v) != inp.params[k].shape}
         if shapes:
             return Outcome("wrong", f"parameters change shape: {shapes}", "shape changed")

@@ -168,6 +168,17 @@ def backprop_shapes() -> dict:
     return shapes | {"dB2": grads["db2"].shape, "dB1": grads["db1"].shape}
 
 
+def data_shapes() -> dict:
+    """The input batch's shape with the examples as rows, and transposed (002's X)."""
+    X = inputs(SETUP).X
+    rows, columns = X.T.shape, X.shape
+    return {
+        "X, examples x^{(1)} ... x^{(n)} as rows (n = 784)": rows,
+        "X, examples x^{(1)} ... x^{(m)} as rows": rows,
+        "X^T, examples as columns": columns,
+    }
+
+
 def forward_shapes() -> dict:
     """The shapes of the stated model's forward quantities and parameters."""
     inp = inputs(SETUP)
@@ -299,6 +310,34 @@ ENTRIES = (
                 ),
                 ("A^{[2]} is 10 × m", SOFTMAX_SHAPE),
             )
+        ),
+    ),
+    Entry(
+        "002.math.X-examples",
+        DOCUMENT,
+        "Representing our data",
+        "shape",
+        "X = [x^{(1)} ... x^{(n)}] (rows, then transposed to columns), n the number of features",
+        MODEL,
+        Shapes(
+            (
+                ("X, examples x^{(1)} ... x^{(n)} as rows (n = 784)", (784, 784)),
+                ("X^T, examples as columns", (784, 784)),
+            ),
+            data_shapes,
+            SETUP.m,
+        ),
+        corrected=(
+            "X = [x^{(1)} ... x^{(m)}]: one row (transposed, one column) per example, m of them; "
+            "n = 784 counts the features"
+        ),
+        corrected_check=Shapes(
+            (
+                ("X, examples x^{(1)} ... x^{(m)} as rows", ("m", 784)),
+                ("X^T, examples as columns", (784, "m")),
+            ),
+            data_shapes,
+            SETUP.m,
         ),
     ),
     Entry(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from handgrad.activations import softmax
-from handgrad.audit.checks import Backward, Descent, Gradient, Hazard, Shapes, Value
+from handgrad.audit.checks import Backward, Descent, Gradient, Hazard, Shapes, Statement, Value
 from handgrad.audit.common import names, setup_names
 from handgrad.audit.registry import Entry, Reading, Setup, inputs
 
@@ -49,6 +49,11 @@ def grad(*lines: tuple[str, str]) -> Gradient:
 def value(code: str, result: str, expected, **kw) -> Value:
     """A Value check on the stated model's batch."""
     return Value(code, result, expected, lambda: setup_names(SETUP), **kw)
+
+
+def example(code: str, result: str, expected) -> Value:
+    """A Value check on example 0 of the stated model's batch (few enough numbers to print)."""
+    return Value(code, result, expected, lambda: setup_names(SETUP, 0))
 
 
 def example_softmax(ns) -> np.ndarray:
@@ -147,6 +152,36 @@ ENTRIES = (
         "dz^{[2]} = A^{[2]} - y",
         MODEL,
         grad(("dz2", "dz2 = A2 - y")),
+    ),
+    Entry(
+        "003.backprop.dz2-in-words",
+        DOCUMENT,
+        BACK_PROP + ", step 1",
+        "derivative",
+        "'its our predictions (A^{[2]}) and subtract the actual errors (y)'",
+        MODEL,
+        Statement(
+            (
+                (
+                    "y as 'the actual errors', against 003's own error dz^{[2]} = A^{[2]} - y "
+                    "(example 0)",
+                    example("actual_errors = y", "actual_errors", lambda ns: ns["A2"] - ns["Y"]),
+                ),
+            )
+        ),
+        corrected="our predictions (A^{[2]}) minus the actual labels y (one-hot): that is the error",
+        corrected_check=Statement(
+            (
+                (
+                    "y as the labels, one-hot (example 0)",
+                    example(
+                        "actual_labels = y",
+                        "actual_labels",
+                        lambda ns: np.eye(10)[ns["labels"]].T,
+                    ),
+                ),
+            )
+        ),
     ),
     Entry(
         "003.backprop.dw2",

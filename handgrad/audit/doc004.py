@@ -68,6 +68,10 @@ def differs_from_matmul(value, ns) -> str:
     return f"runs without an error, shape {np.shape(value)}, but rel. err {err:.3g} vs 1/m dZ2 A1ᵀ"
 
 
+UPDATE = (
+    "W1 = W1 - alpha * dW1\nb1 = b1 - alpha * db1\nW2 = W2 - alpha * dW2\nb2 = b2 - alpha * db2"
+)
+
 FORWARD = "Forward Propagation"
 BACKWARD = "Backward Propagation"
 
@@ -216,11 +220,21 @@ ENTRIES = (
         "update",
         "W^l := W^l - αdW^l, b^l := b^l - αdb^l",
         MODEL,
-        Descent(
-            "W1 = W1 - alpha * dW1\nb1 = b1 - alpha * db1\n"
-            "W2 = W2 - alpha * dW2\nb2 = b2 - alpha * db2",
-            SETUP,
+        Descent(UPDATE, SETUP),
+    ),
+    Entry(
+        "004.update.in-words",
+        DOCUMENT,
+        "Update Parameters",
+        "update",
+        "'the algorithm updates a hyperparameter α in this fashion: W^1 := W^1 - αdW^1 ...'",
+        MODEL,
+        Descent(UPDATE, SETUP, updates=("alpha",)),
+        corrected=(
+            "the algorithm updates the parameters W^1, b^1, W^2, b^2 in this fashion, with the "
+            "learning rate α, a hyperparameter that stays fixed (as the README says next)"
         ),
+        corrected_check=Descent(UPDATE, SETUP, updates=("W1", "b1", "W2", "b2")),
     ),
     Entry(
         "004.hazard.star-square-batch",
