@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--document",
         action="append",
         metavar="ID",
-        help="audit only this document (000-004); repeat for several",
+        help="audit only this document (000-004, or 0-4); repeat for several",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
