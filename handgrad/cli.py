@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             f"handgrad {args.command}: error: {user_message(error, args._options)}", file=sys.stderr
         )
         return 2
-    except KeyboardInterrupt:
-        print(f"handgrad {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as error:  # a command may say what it left behind
+        print(f"handgrad {args.command}: {str(error) or 'interrupted'}", file=sys.stderr)
         return 130
 
 

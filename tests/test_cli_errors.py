@@ -308,3 +308,16 @@ def test_reproduce_refuses_zero_seeds(capsys):
 def test_accuracy_set_needs_field_equals_value(capsys, setting, words):
     code = _script("accuracy").main(["--seeds", "0", "--set", setting])
     one_line_error(code, capsys.readouterr().err, words)
+
+
+def test_ctrl_c_in_training_prints_where_the_checkpoint_is(capsys, monkeypatch):
+    from handgrad import train as training
+
+    def interrupted(*args, **kwargs):
+        raise training.Interrupted("interrupted at step 7; the last good checkpoint is x (step 5)")
+
+    monkeypatch.setattr(training, "train", interrupted)
+    code, _, err = run(capsys, "train", *TINY)
+    assert code == 130 and err == (
+        "handgrad train: interrupted at step 7; the last good checkpoint is x (step 5)\n"
+    )

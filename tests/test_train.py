@@ -21,6 +21,7 @@ from handgrad.train import (
     ENGINES,
     DivergedError,
     GateError,
+    Interrupted,
     VerificationError,
     _finite,
     list_recipes,
@@ -190,6 +191,25 @@ def test_resume_ends_with_the_same_params_as_an_uninterrupted_run(tmp_path, reci
     assert straight.history == resumed.history
     assert resumed.test_accuracy == straight.test_accuracy
     assert (tmp_path / "metrics.json").exists()
+
+
+def test_ctrl_c_says_where_the_last_checkpoint_is_and_how_to_resume(tmp_path):
+    def ctrl_c_at(step: int):
+        def callback(at: int, params) -> None:
+            if at == step:
+                raise KeyboardInterrupt
+
+        return callback
+
+    with pytest.raises(Interrupted) as info:
+        quiet_train(small(iterations=20), out=tmp_path, checkpoint_every=5, callback=ctrl_c_at(7))
+    message = str(info.value)
+    assert f"{tmp_path / 'checkpoint.npz'} (step 5)" in message, message
+    assert f"continue it with --resume {tmp_path}" in message, message
+    with pytest.raises(Interrupted, match=r"no checkpoint was written yet \(one every 5 steps\)"):
+        quiet_train(
+            small(iterations=20), out=tmp_path / "b", checkpoint_every=5, callback=ctrl_c_at(3)
+        )
 
 
 def test_resume_can_extend_a_finished_run(tmp_path):
