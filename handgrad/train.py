@@ -112,6 +112,7 @@ class TrainResult:
     seed: int
     gate: dict | None  # CheckReport.to_json() of the gate, None when skipped
     test_predictions: np.ndarray = field(repr=False)  # predicted class of every test image
+    test_labels: np.ndarray = field(repr=False)  # and its label
     sample_indices: np.ndarray = field(repr=False)  # test images shown as sample predictions
     initial_params: Params | None = field(default=None, repr=False)  # step 0, model layout
     out: Path | None = None
@@ -129,7 +130,11 @@ class TrainResult:
             "config": self.config,
             "history": self.history,
             "samples": [
-                {"index": int(i), "prediction": int(self.test_predictions[i])}
+                {
+                    "index": int(i),
+                    "prediction": int(self.test_predictions[i]),
+                    "label": int(self.test_labels[i]),
+                }
                 for i in self.sample_indices
             ],
             "gate": self.gate,
@@ -868,6 +873,7 @@ def train(
         seed=seed,
         gate=gate_report,
         test_predictions=test_pred,
+        test_labels=np.asarray(splits.test[1]),
         sample_indices=samples[: recipe.test_predictions],
         initial_params=initial,
         out=out,

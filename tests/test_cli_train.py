@@ -65,6 +65,8 @@ def test_train_prints_accuracies_and_writes_outputs(trained, capsys):
     for key in ("train_accuracy", "dev_accuracy", "test_accuracy"):
         assert 0.3 < metrics[key] <= 1, (key, metrics[key])
     assert metrics["history"]["step"] == [0, 10, 15]
+    labels = data.load("mnist", "test").labels
+    assert all(s["label"] == labels[s["index"]] for s in metrics["samples"]), metrics["samples"]
     for name in ("params.npz", "checkpoint.npz", "curves.png", "confusion.png", "samples.png"):
         assert (trained / name).stat().st_size > 1000, name
     assert mpimg.imread(trained / "weights.png").shape[0] > 300
