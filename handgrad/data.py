@@ -42,6 +42,22 @@ from pathlib import Path
 import numpy as np
 
 DATASETS = ("mnist", "fashion-mnist")
+# Fashion-MNIST's ten classes, by label (Xiao, Rasul & Vollgraf 2017); MNIST's class is its digit.
+CLASS_NAMES = {
+    "mnist": tuple(str(d) for d in range(10)),
+    "fashion-mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+}
 SPLITS = {"train": "train", "test": "t10k"}
 FILES = tuple(
     f"{p}-{k}-idx{d}-ubyte.gz" for p in SPLITS.values() for k, d in (("images", 3), ("labels", 1))
@@ -77,6 +93,11 @@ SHA256 = {
 
 class DataError(ValueError):
     """A data file is missing, malformed or could not be downloaded (one-line message)."""
+
+
+def class_label(dataset: str, k: int) -> str:
+    """ "7" for an MNIST digit, "7 Sneaker" for a Fashion-MNIST class: the label and its name."""
+    return str(k) if dataset == "mnist" else f"{k} {CLASS_NAMES[dataset][k]}"
 
 
 def _fail(path: object, problem: str) -> DataError:

@@ -19,6 +19,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from handgrad.checkpoint import atomic_write
+from handgrad.data import class_label
 
 FILES = ("curves.png", "confusion.png", "samples.png", "weights.png")
 DPI = 120
@@ -88,8 +89,18 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, k: int = 10) -
     )
 
 
-def confusion(labels: np.ndarray, predictions: np.ndarray, title: str = "") -> Figure:
-    """The test-set confusion matrix: counts in the cells, colour = share of the true class."""
+def _subject(dataset: str) -> str:
+    """What one class is called on the axes: "digit" for MNIST, "class" otherwise."""
+    return "digit" if dataset == "mnist" else "class"
+
+
+def confusion(
+    labels: np.ndarray, predictions: np.ndarray, title: str = "", dataset: str = "mnist"
+) -> Figure:
+    """The test-set confusion matrix: counts in the cells, colour = share of the true class.
+
+    Fashion-MNIST's axes are labelled with the class names, MNIST's with the digits.
+    """
     C = confusion_matrix(labels, predictions)
     share = C / np.maximum(C.sum(axis=1, keepdims=True), 1)
     fig = Figure(figsize=(7.2, 6.2), dpi=DPI, layout="constrained")
@@ -108,14 +119,19 @@ def confusion(labels: np.ndarray, predictions: np.ndarray, title: str = "") -> F
                     fontsize=8,
                     color="white" if dark else ("black" if i == j else "#444444"),
                 )
-    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit")
+    subject = _subject(dataset)
+    ax.set(xlabel=f"predicted {subject}", ylabel=f"true {subject}")
+    ticks = [class_label(dataset, k) for k in range(10)]
+    slant = {} if dataset == "mnist" else {"rotation": 40, "ha": "right", "rotation_mode": "anchor"}
+    ax.set_xticks(range(10), ticks, **slant)
+    ax.set_yticks(range(10), ticks)
     ax.tick_params(length=0)
     ax.set_xticks(np.arange(-0.5, 10), minor=True)
     ax.set_yticks(np.arange(-0.5, 10), minor=True)
     ax.grid(which="minor", color="white", lw=1)
     ax.tick_params(which="minor", length=0)
     bar = fig.colorbar(image, ax=ax, shrink=0.85, format=PercentFormatter(1.0))
-    bar.set_label("share of the true digit's test images")
+    bar.set_label(f"share of the true {subject}'s test images")
     accuracy = np.trace(C) / max(C.sum(), 1)
     ax.set_title(
         f"{title + ': ' if title else ''}test-set confusion matrix "
@@ -151,8 +167,13 @@ def samples(
     indices: np.ndarray,
     columns: int = 8,
     title: str = "",
+    dataset: str = "mnist",
 ) -> Figure:
-    """A grid of test digits captioned "pred 7 / label 7": green when right, red when wrong."""
+    """A grid of test images captioned "pred 7 / label 7": green when right, red when wrong.
+
+    Fashion-MNIST's captions keep the numbers (the names would not fit a tile); a legend under the
+    grid names the ten classes.
+    """
     indices = np.asarray(indices)
     rows = max(1, int(np.ceil(len(indices) / columns)))
     top, gap = 11, 6
@@ -183,10 +204,13 @@ def samples(
             ax.add_patch(Rectangle((x - 0.5, y + top - 0.5), 28, 28, fill=False, ec=WRONG, lw=1.2))
     wrong = int(sum(predictions[i] != labels[i] for i in indices))
     fig.suptitle(
-        f"{title + ': ' if title else ''}random test digits, {wrong} of {len(indices)} "
-        "misclassified (red)",
+        f"{title + ': ' if title else ''}random test {'digits' if dataset == 'mnist' else 'images'}, "
+        f"{wrong} of {len(indices)} misclassified (red)",
         fontweight="bold",
     )
+    if dataset != "mnist":
+        legend = ", ".join(class_label(dataset, k) for k in range(10))
+        fig.supxlabel(f"classes: {legend}", fontsize=8.5)
     return fig
 
 
@@ -260,7 +284,7 @@ def save(fig: Figure, path: str | Path) -> Path:
 def save_all(result, out: Path, test_images, test_labels, sample_indices) -> list[Path]:
     """The four figures of a TrainResult into `out` (names in FILES)."""
     recipe, model = result.config["recipe"], result.model
-    name = recipe["name"]
+    name, dataset = recipe["name"], result.config.get("dataset", "mnist")
     heading = (
         f"{name} (document{'s' * (len(recipe['documents']) > 1)} "
         f"{'+'.join(recipe['documents'])}): {model.name} "
@@ -280,9 +304,11 @@ def save_all(result, out: Path, test_images, test_labels, sample_indices) -> lis
             ),
             out / FILES[0],
         ),
-        save(confusion(test_labels, predictions, name), out / FILES[1]),
+        save(confusion(test_labels, predictions, name, dataset), out / FILES[1]),
         save(
-            samples(test_images, test_labels, predictions, sample_indices, title=name),
+            samples(
+                test_images, test_labels, predictions, sample_indices, title=name, dataset=dataset
+            ),
             out / FILES[2],
         ),
         save(weights(result.params["W1"], model.layout, initial, title=name), out / FILES[3]),

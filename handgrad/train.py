@@ -96,7 +96,18 @@ class DivergedError(FloatingPointError):
 
 @dataclass
 class TrainResult:
-    """What a training run produced: parameters (model layout), history, accuracies, timings."""
+    """What a training run produced: parameters (model layout), history, accuracies, timings.
+
+    params, model: the trained parameters in the model's layout and the `Model` (as
+        `handgrad.saved.load_params` returns them from params.npz); initial_params: step 0's.
+    history: step, loss, train and dev accuracy at every display point.
+    train_accuracy, dev_accuracy (None without a dev split), test_accuracy: at the end.
+    seconds, train_seconds: the whole call, and the training loop alone.
+    steps: optimizer steps trained; config: recipe, formulation, engine, dtype, dataset, seed, ...
+    gate: the gate's CheckReport as JSON (None when skipped).
+    test_predictions, test_labels: predicted and true class of every official test image.
+    sample_indices: test images shown as sample predictions; out: the output directory, or None.
+    """
 
     params: Params
     model: Model

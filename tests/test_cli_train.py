@@ -111,6 +111,29 @@ def test_predict_a_png_equals_the_same_test_image(trained, capsys, tmp_path, dar
     assert a == b
     np.testing.assert_allclose(pa, pb, atol=2e-3)  # 8-bit PNG rounding only
     assert ("inverted" in by_image) == dark_on_light
+    assert ("border is mostly light" in by_image) == dark_on_light
+    if not dark_on_light:  # forcing it says so, not that the image was dark on light
+        _, forced, _ = run(
+            capsys, "predict", "--params", params, "--image", str(png), "--invert", "yes"
+        )
+        assert "inverted, as --invert yes asks" in forced and "border" not in forced
+
+
+def test_a_fashion_run_names_the_classes(tmp_path, capsys):
+    out = tmp_path / "fashion"
+    tiny = ["--recipe", "002", "--iterations", "3", "--train-size", "300", "--dev-size", "30"]
+    code, printed, _ = run(
+        capsys, "train", "--dataset", "fashion-mnist", *tiny, "--quiet", "--out", str(out)
+    )
+    assert code == 0
+    samples = next(line for line in printed.splitlines() if line.startswith("sample test"))
+    names = data.CLASS_NAMES["fashion-mnist"]
+    assert any(f"(label {k} {names[k]})" in samples for k in range(10)), samples
+    code, predicted, _ = run(capsys, "predict", "--params", str(out / "params.npz"), "--index", "0")
+    assert code == 0
+    assert "label 9 Ankle boot" in predicted  # the first Fashion-MNIST test image is an ankle boot
+    k = int(predicted.split()[1])  # "prediction: 3 Dress ..."
+    assert predicted.startswith(f"prediction: {k} {names[k]}") and "\n  7 Sneaker " in predicted
 
 
 def test_predict_rejects_a_wrong_size_image(trained, capsys, tmp_path):

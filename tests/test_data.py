@@ -64,6 +64,17 @@ def assert_one_line_error(excinfo, path, *words):
 # ---------------------------------------------------------------- real data
 
 
+def test_class_labels_are_digits_for_mnist_and_names_for_fashion():
+    assert [data.class_label("mnist", k) for k in (0, 7)] == ["0", "7"]
+    assert [data.class_label("fashion-mnist", k) for k in (0, 7, 9)] == [
+        "0 T-shirt/top",
+        "7 Sneaker",
+        "9 Ankle boot",
+    ]
+    assert all(len(set(names)) == 10 for names in data.CLASS_NAMES.values())
+    assert set(data.CLASS_NAMES) == set(data.DATASETS)
+
+
 def test_mnist_train_matches_published_statistics(mnist_dir):
     ds = data.load("mnist", "train", data_dir=mnist_dir)
     assert (ds.name, ds.split) == ("mnist", "train")

@@ -415,6 +415,24 @@ def test_curves_end_labels_do_not_overlap_and_ticks_fall_on_recorded_steps(dev_e
     assert all(tick % 10 == 0 for ax in fig.axes for tick in ax.get_xticks())
 
 
+@pytest.mark.parametrize(
+    ("dataset", "subject", "tick", "sample_title"),
+    [
+        ("mnist", "digit", "7", "random test digits"),
+        ("fashion-mnist", "class", "7 Sneaker", "random test images"),
+    ],
+)
+def test_figures_name_the_classes_of_their_dataset(dataset, subject, tick, sample_title):
+    labels, predictions = np.arange(10), np.arange(10)[::-1]
+    ax = figures.confusion(labels, predictions, dataset=dataset).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (f"predicted {subject}", f"true {subject}")
+    for ticks in (ax.get_xticklabels(), ax.get_yticklabels()):
+        assert [t.get_text() for t in ticks][7] == tick
+    fig = figures.samples(np.zeros((10, 784)), labels, predictions, range(4), dataset=dataset)
+    assert sample_title in fig.get_suptitle()
+    assert ("9 Ankle boot" in fig.get_supxlabel()) == (dataset == "fashion-mnist")
+
+
 def test_weights_number_the_units_from_0_like_the_checker():
     fig = figures.weights(np.zeros((3, 784)))
     assert [text.get_text() for text in fig.axes[0].texts] == ["unit 0", "unit 1", "unit 2"]

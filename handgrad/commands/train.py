@@ -218,13 +218,17 @@ def _train(args: argparse.Namespace) -> int:
     if r.reported and config["dataset"] == "mnist":
         print(f"document reports: {r.reported}")
     if len(result.sample_indices):
+        from functools import partial
+
         from handgrad import data
 
-        labels = data.load(result.config["dataset"], "test", args.data_dir).labels
+        dataset = result.config["dataset"]
+        labels = data.load(dataset, "test", args.data_dir).labels
+        name = partial(data.class_label, dataset)  # "7", or "7 Sneaker" for fashion-mnist
         print(
             "sample test predictions: "
             + ", ".join(
-                f"#{i} {result.test_predictions[i]} (label {labels[i]})"
+                f"#{i} {name(result.test_predictions[i])} (label {name(labels[i])})"
                 for i in result.sample_indices
             )
         )
