@@ -242,7 +242,12 @@ def test_missing_peer_gives_null_and_a_present_peer_a_time(tmp_path):
     assert entry["ratios"]["handgrad"]["best_peer"] == pytest.approx(
         seconds["handgrad"] / seconds["jax"], rel=1e-2
     )
-    assert "tiny-full" in format_table(report)
+    table = format_table(report)
+    assert "tiny-full" in table and "hg/floor" in table and "fastest peer" in table
+    row = next(line.split() for line in table.splitlines() if line.startswith("tiny-full"))
+    assert "jax" in row  # the fastest peer, named
+    report["machine"]["loadavg_start"] = [2.0 * report["machine"]["cpus"], 0, 0]
+    assert "warning: load average" in format_table(report)
 
 
 def test_bad_options_are_one_line_errors(capsys):

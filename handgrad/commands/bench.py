@@ -1,6 +1,7 @@
 """`handgrad bench [--workload NAME ...] [--repeat N] [--json] [--peers/--no-peers]`.
 
-Exit status: 0 timed; 1 handgrad's own worker gave no time on some workload; 2 bad options.
+Exit status: 0 timed; 1 one of handgrad's own workers (`train`, `fast`) gave no time on some
+workload; 2 bad options.
 """
 
 from __future__ import annotations
@@ -44,15 +45,18 @@ def format_table(report: dict) -> str:
     """The human-readable table of a `handgrad.bench.run` report."""
     peers = list(dict.fromkeys(n for e in report["workloads"].values() for n in e["seconds"]))
     peers = [n for n in peers if n not in ("handgrad", "handgrad_fast")]
-    head = ["workload", "handgrad", "fast", *peers, "floor", "hg/peer", "fast/peer", "fast/floor"]
-    rows = [[*head, "RSS MB", "budget"]]
+    head = ["workload", "handgrad", "fast", *peers, "floor", "fastest peer", "hg/peer"]
+    rows = [[*head, "fast/peer", "hg/floor", "fast/floor", "RSS MiB", "budget"]]
     for name, e in report["workloads"].items():
         s, r = e["seconds"], e["ratios"]
+        timed = [p for p in peers if s[p] is not None]
+        fastest = min(timed, key=lambda p: s[p]) if timed else None
         rows.append(
             [name, _fmt(s["handgrad"]), _fmt(s["handgrad_fast"])]
             + [_fmt(s[p]) for p in peers]
-            + [_fmt(e["floor_seconds"]), _fmt(r["handgrad"]["best_peer"])]
-            + [_fmt(r["handgrad_fast"]["best_peer"]), _fmt(r["handgrad_fast"]["floor"])]
+            + [_fmt(e["floor_seconds"]), fastest or "-", _fmt(r["handgrad"]["best_peer"])]
+            + [_fmt(r["handgrad_fast"]["best_peer"]), _fmt(r["handgrad"]["floor"])]
+            + [_fmt(r["handgrad_fast"]["floor"])]
             + [_fmt(e["peak_rss_mb"], 4), _fmt(e["memory_budget_mb"], 4)]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -75,6 +79,14 @@ def format_table(report: dict) -> str:
         f"{v.get('fast_blas')}; {report['threads']} BLAS threads; jax {v['jax']}, "
         f"torch {v['torch']}",
     ]
+    if not peers:
+        lines.append("peers: not timed (--no-peers)")
+    busy = m["loadavg_start"][0]  # before any worker ran (at the end it counts the bench's own)
+    if m["cpus"] and busy >= m["cpus"]:
+        lines.append(
+            f"warning: load average {busy:.1f} on {m['cpus']} CPUs before timing: other work "
+            "shared the machine, and thread pools cope with it unequally; these ratios say little"
+        )
     for name, e in report["workloads"].items():
         lines += [f"{name}: {who} gave no time: {why}" for who, why in e["errors"].items()]
     return "\n".join(lines)
@@ -88,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     data.fetch("mnist", args.data_dir)  # a missing data directory: one line, before any timing
     report = bench.run(
-        args.workload or DEFAULT_WORKLOADS,
+        list(dict.fromkeys(args.workload or DEFAULT_WORKLOADS)),  # each once: keyed by name
         args.repeat,
         PEERS if args.peers else {},
         args.threads,
@@ -96,4 +108,5 @@ def run(args: argparse.Namespace) -> int:
         log=lambda message: print(message, file=sys.stderr, flush=True),
     )
     print(json.dumps(report, indent=1) if args.json else format_table(report))
-    return 0 if all(e["seconds"]["handgrad"] for e in report["workloads"].values()) else 1
+    own = ("handgrad", "handgrad_fast")  # the training run, and the SGD that gives the floor
+    return 0 if all(e["seconds"][n] for e in report["workloads"].values() for n in own) else 1
