@@ -236,3 +236,5 @@ def test_verify_fails_when_a_formulation_is_wrong(monkeypatch):
     rows = verify.verify(recipes=("relu-softmax-column",), formulations=("column",), batch_size=8)
     assert [r.passed for r in rows] == [False]
     assert rows[0].rel_error_jax > 0.1
+    assert not rows[0].passed_jax and not rows[0].passed_fd  # a sign is wrong against both
+    assert "FAIL (both)" in verify.format_table(rows)
