@@ -648,6 +648,9 @@ def train(
                 f"--resume {resume}: the run already has {s.step} steps, more than the {total} "
                 f"asked for; ask for at least {length} {least} (or train a new run with --out)"
             )
+        if s.history["step"] and s.history["step"][-1] == s.step:  # a finished segment's last
+            for values in s.history.values():  # point: recorded again where a run without the
+                values.pop()  # stop has it (at a display step, or at the end)
         if quick:
             s.params = {k: np.array(v, float_t, order="C") for k, v in s.params.items()}
         say(f"resumed {resume / checkpoint.CHECKPOINT} at step {s.step} of {total}")

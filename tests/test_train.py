@@ -218,6 +218,9 @@ def test_resume_can_extend_a_finished_run(tmp_path):
     longer = quiet_train(small(iterations=12), resume=tmp_path)
     assert_same_params(straight.params, longer.params)
     assert longer.steps == 12
+    assert longer.history == straight.history  # no extra point where the first segment ended
+    again = quiet_train(small(iterations=12), resume=tmp_path)  # nothing left to train
+    assert again.history == straight.history
 
 
 @pytest.mark.parametrize(
