@@ -1,7 +1,7 @@
 """Elementwise activations, each bundling f and its derivative f', plus softmax.
 
 Conventions (shared by every formulation and by the JAX oracle in `reference/`):
-- ReLU'(0) = 0, as the documents' `Z > 0` mask has it.
+- ReLU'(0) = 0, as document 002's `ReLU_deriv` (`Z > 0`) has it.
 - ELU'(z) = alpha * exp(z) for z <= 0, so ELU'(0) = alpha (continuous when alpha = 1).
 - sigmoid is `scipy.special.expit`: it cannot overflow, sigma(-1000) = 0, sigma(1000) = 1.
 - softmax and log_softmax act over the class axis (0 in the column layout, 1 in the row layout) and

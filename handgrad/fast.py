@@ -14,8 +14,8 @@ The math is theirs, quoted in those modules, and `tests/test_bench.py` checks th
   alpha e^Z) or read off A^l (sigmoid: A (1 - A)).
 - Every product is one BLAS call (gemm; gemv for the bias sums, `handgrad.blas`) on views, never
   copies: C := alpha A B + beta C. beta = 1 adds a chunk's gradient to the chunks' before it, and
-  lets `sgd_step` update the parameters straight from the products: W^l := W^l - (lr/m) dZ^lT A^(l-1)
-  (alpha = -1, with lr/m in dZ^L), once dA^(l-1) = dZ^l W^l has read W^l. NumPy's matmul would need
+  lets `sgd_step` update the parameters straight from the products: W^l := W^l - dZ^lT A^(l-1)
+  (alpha = -1), where dZ^L already carries lr/m, once dA^(l-1) = dZ^l W^l has read W^l. NumPy's matmul would need
   a gradient buffer and a pass over it for the same update. The calls go to the OpenBLAS NumPy
   loaded (its CBLAS, `handgrad.blas`), so the step and NumPy's own products share one library and
   one thread pool; two pools spin against each other for about 0.1 s after each switch (an epoch

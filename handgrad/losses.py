@@ -9,8 +9,8 @@ Both losses are *means over the batch* (m examples) of a *sum over the outputs*:
   delta = dJ/dZ^L = (A - Y) / m.
 
 The 1/m lives in delta, everywhere in handgrad: dW = dZ A^T and db = sum of dZ over the batch carry no
-further 1/m. The documents write dZ2 = A2 - Y and put 1/m into dW and db instead; their dZ2 is m times
-ours, and their dW, db equal ours.
+further 1/m. Documents 002-004 write dZ2 = A2 - Y and put 1/m into dW and db instead; their dZ2 is m
+times ours, and their dW, db equal ours (000 writes no 1/m at all; 001 works one example at a time).
 
 Non-goals: losses without a closed-form delta, per-example weighting, label smoothing.
 """

@@ -190,8 +190,13 @@ def check_inputs(model: Model, params: Mapping, X: np.ndarray, Y: np.ndarray | N
         if model.output == "softmax":
             sums = Y.sum(axis=model.class_axis)
             if Y.size and (np.any(Y < 0) or not np.allclose(sums, 1.0, atol=1e-6)):
+                got = (
+                    f"a negative entry ({Y.min():.3g})"
+                    if np.any(Y < 0)
+                    else f"per-example sums from {sums.min():.3g} to {sums.max():.3g}"
+                )
                 raise ValueError(
                     "Y must hold one probability vector per example (one-hot: entries >= 0 that "
                     "sum to 1 over the classes) for softmax cross-entropy, whose delta (A - Y)/m "
-                    f"assumes it; got per-example sums from {sums.min():.3g} to {sums.max():.3g}"
+                    f"assumes each sums to 1; got {got}"
                 )

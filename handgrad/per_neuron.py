@@ -9,7 +9,8 @@ W^l[j, k] = w_jk (the column layout). For one example and one output unit j:
     dC/da_k^(L-1)    = sum_j w_jk^(L) sigma'(z_j^(L)) dC/da_j^(L)
 
 with dC/da_j^(L) = (2/m)(a_j^(L) - y_j) for the batch-mean MSE. (001 writes dz/dw = a^(L); it is
-a^(L-1).) For softmax + cross-entropy, sigma'(z_j) dC/da_j is replaced by the fused
+a^(L-1).) The same three lines hold at every layer l, with f' for sigma': sigma' at the output,
+the hidden activation's g' below it (the code's comments write f'). For softmax + cross-entropy, sigma'(z_j) dC/da_j is replaced by the fused
 delta_j = (a_j - y_j)/m, because softmax couples the units. The loops run over examples i and
 neurons j; the sum over k inside one neuron is a vector operation. Gradients of the batch-mean loss
 are accumulated example by example.
@@ -71,9 +72,9 @@ def backward(
             W, a_prev = params[f"W{l}"], cache[f"A{l - 1}"][:, i]
             dC_da_prev = np.zeros(model.sizes[l - 1], dtype)
             for j in range(model.sizes[l]):
-                grads[f"dW{l}"][j, :] += a_prev * delta[j]  # dC/dw_jk = a_k sigma'(z_j) dC/da_j
-                grads[f"db{l}"][j, 0] += delta[j]  # dC/db_j = sigma'(z_j) dC/da_j
-                dC_da_prev += W[j, :] * delta[j]  # dC/da_k = sum_j w_jk sigma'(z_j) dC/da_j
+                grads[f"dW{l}"][j, :] += a_prev * delta[j]  # dC/dw_jk = a_k f'(z_j) dC/da_j
+                grads[f"db{l}"][j, 0] += delta[j]  # dC/db_j = f'(z_j) dC/da_j
+                dC_da_prev += W[j, :] * delta[j]  # dC/da_k = sum_j w_jk f'(z_j) dC/da_j
             if l > 1:
-                delta = g.f_prime(cache[f"Z{l - 1}"][:, i]) * dC_da_prev
+                delta = g.f_prime(cache[f"Z{l - 1}"][:, i]) * dC_da_prev  # f' = g' below the output
     return grads

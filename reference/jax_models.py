@@ -5,7 +5,7 @@ the attributes `hidden`, `output`, `layout`, `alpha` (a `handgrad.models.Model` 
 Float64 (`jax_enable_x64`) and the highest matmul precision are switched on at import.
 
 ReLU is `jnp.where(z > 0, z, 0)`, whose JAX derivative at exactly z = 0 is 0, the documents'
-`Z > 0` convention; `jnp.maximum(z, 0)` would give 0.5 there and disagree with every document.
+`Z > 0` of document 002's `ReLU_deriv`; `jnp.maximum(z, 0)` would give 0.5 there and disagree.
 ELU's derivative at 0 is alpha (the z <= 0 branch), as in handgrad; see `jax_activation` for how.
 
 A limit: XLA on CPU flushes subnormal numbers (below 2.2e-308) to zero, in its inputs and results,

@@ -120,7 +120,8 @@ def small():
         (lambda p, X, Y: (p, X, Y[:, :4]), r"Y has shape \(2, 4\), expected \(2, 5\)"),
         (lambda p, X, Y: (p, np.where(X > 0, np.nan, X), Y), "X has non-finite entries"),
         (lambda p, X, Y: (p, X, np.where(Y > 0, np.inf, Y)), "Y has non-finite entries"),
-        (lambda p, X, Y: (p, X, 2 * Y), "sum to 1"),
+        (lambda p, X, Y: (p, X, 2 * Y), "sums to 1; got per-example sums from 2 to 2"),
+        (lambda p, X, Y: (p, X, 2 * Y - 0.5), r"got a negative entry \(-0.5\)"),
         (
             lambda p, X, Y: ({**p, "W1": p["W1"].T}, X, Y),
             r"W1 has shape \(4, 3\), expected \(3, 4\)",
