@@ -58,7 +58,16 @@ identity = Activation("identity", lambda Z: Z, lambda Z: np.ones_like(Z), "id(z)
 
 
 def elu(alpha: float = 1.0) -> Activation:
-    """ELU(z) = z if z > 0 else alpha (e^z - 1); ELU'(z) = 1 if z > 0 else alpha e^z."""
+    """ELU(z) = z if z > 0 else alpha (e^z - 1); ELU'(z) = 1 if z > 0 else alpha e^z.
+
+    `elu(alpha)` builds the activation (the others are activations already): its values are
+    `elu(alpha).f(Z)`.
+    """
+    if np.ndim(alpha) != 0 or not np.isreal(alpha) or isinstance(alpha, bool | str):
+        raise TypeError(
+            f"elu(alpha) builds the ELU activation from a number alpha (its values are "
+            f"elu(alpha).f(Z)); got {type(alpha).__name__}"
+        )
 
     def f(Z: Array) -> Array:
         return np.where(Z > 0, Z, alpha * np.expm1(np.minimum(Z, 0)))

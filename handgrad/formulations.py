@@ -14,13 +14,22 @@ from types import ModuleType
 import numpy as np
 
 from handgrad import column_major, per_neuron, row_major
-from handgrad.models import Model, Params, check_inputs, transpose_params
+from handgrad.models import Model, Params, check_inputs, require_model, transpose_params
 
 FORMULATIONS: dict[str, ModuleType] = {
     "per-neuron": per_neuron,
     "row": row_major,
     "column": column_major,
 }
+
+
+def _checked(model, params, X, Y, formulation: str | None, need_y: bool = True) -> ModuleType:
+    """The formulation's module, once params, X and (where needed) Y are validated."""
+    require_model(model)
+    if need_y and Y is None:
+        raise ValueError("Y (the one-hot targets) is required")
+    check_inputs(model, params, X, Y)
+    return get_formulation(formulation or model.layout)
 
 
 def get_formulation(name: str) -> ModuleType:
@@ -48,8 +57,7 @@ def forward(
     model: Model, params: Params, X: np.ndarray, formulation: str | None = None
 ) -> dict[str, np.ndarray]:
     """The forward cache {"A0", "Z1", "A1", ...} in the formulation's native layout."""
-    module = get_formulation(formulation or model.layout)
-    check_inputs(model, params, X)
+    module = _checked(model, params, X, None, formulation, need_y=False)
     native, p, X, _ = _native(model, params, np.asarray(X), None, module.NATIVE_LAYOUT)
     return module.forward(native, p, X)
 
@@ -58,8 +66,7 @@ def loss(
     model: Model, params: Params, X: np.ndarray, Y: np.ndarray, formulation: str | None = None
 ) -> float:
     """The model's loss C(params; X, Y), a batch mean (see `handgrad.losses`)."""
-    module = get_formulation(formulation or model.layout)
-    check_inputs(model, params, X, Y)
+    module = _checked(model, params, X, Y, formulation)
     native, p, X, Y = _native(model, params, np.asarray(X), np.asarray(Y), module.NATIVE_LAYOUT)
     Z = module.forward(native, p, X)[f"Z{model.depth}"]
     return native.loss.value(Z, Y, native.class_axis)
@@ -69,6 +76,9 @@ def loss_function(
     model: Model, X: np.ndarray, Y: np.ndarray, formulation: str | None = None
 ) -> Callable[[Params], float]:
     """params -> loss with X and Y fixed, validated once: the fast function finite differences need."""
+    require_model(model)
+    if Y is None:
+        raise ValueError("Y (the one-hot targets) is required")
     module = get_formulation(formulation or model.layout)
     if model.layout != module.NATIVE_LAYOUT:
         X, Y = np.ascontiguousarray(np.asarray(X).T), np.ascontiguousarray(np.asarray(Y).T)
@@ -87,8 +97,7 @@ def backward(
     model: Model, params: Params, X: np.ndarray, Y: np.ndarray, formulation: str | None = None
 ) -> dict[str, np.ndarray]:
     """Every backward quantity {"dZl", "dWl", "dbl"} in the formulation's native layout."""
-    module = get_formulation(formulation or model.layout)
-    check_inputs(model, params, X, Y)
+    module = _checked(model, params, X, Y, formulation)
     native, p, X, Y = _native(model, params, np.asarray(X), np.asarray(Y), module.NATIVE_LAYOUT)
     return module.backward(native, p, module.forward(native, p, X), Y)
 
@@ -97,8 +106,8 @@ def gradients(
     model: Model, params: Params, X: np.ndarray, Y: np.ndarray, formulation: str | None = None
 ) -> Params:
     """dC/dparams as {"W1": ..., "b1": ...} in the model's layout, by the named formulation."""
-    module = get_formulation(formulation or model.layout)
     grads = backward(model, params, X, Y, formulation)
+    module = get_formulation(formulation or model.layout)
     out = {}
     for key in model.param_shapes():
         g = grads["d" + key]

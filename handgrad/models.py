@@ -13,6 +13,7 @@ This module validates user input (ValueError naming the problem); the formulatio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,11 @@ class Model:
         if len(self.sizes) < 2 or any(int(n) != n or n < 1 for n in self.sizes):
             raise ValueError(f"sizes must be >= 2 positive integers, got {self.sizes}")
         object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
+        a = self.alpha
+        number = isinstance(a, int | float | np.integer | np.floating) and not isinstance(a, bool)
+        if not (number and math.isfinite(a) and a > 0):
+            raise ValueError(f"alpha must be a positive finite number (ELU's alpha), got {a!r}")
+        object.__setattr__(self, "alpha", float(a))
 
     @property
     def name(self) -> str:
@@ -125,6 +131,17 @@ def init_params(
     normal: W ~ N(0, 1/n_in), b ~ N(0, 1) (Nielsen's network2, the sigmoid documents);
     he: W ~ N(0, 2/n_in), b = 0;  glorot: W ~ U(+-sqrt(6/(n_in+n_out))), b = 0.
     """
+    require_model(model)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got "
+            f"{type(rng).__name__}"
+        )
+    if np.dtype(dtype).kind != "f":
+        raise ValueError(f"dtype must be a floating-point type, got {np.dtype(dtype)}")
+    number = isinstance(scale, int | float | np.integer | np.floating)
+    if not (number and not isinstance(scale, bool) and math.isfinite(scale) and scale >= 0):
+        raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
     params = {}
     for key, shape in model.param_shapes().items():
         l = int(key[1:])
@@ -150,8 +167,31 @@ def transpose_params(params: Mapping[str, np.ndarray]) -> Params:
     return {k: np.ascontiguousarray(v.T) for k, v in params.items()}
 
 
+def require_model(model) -> None:
+    """TypeError unless `model` is a `Model` (a name alone has no sizes)."""
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"model must be a handgrad Model, e.g. parse_model('relu-softmax-column', (784, 10, "
+            f"10)); got {type(model).__name__} {model!r:.60}"
+        )
+
+
+def real_array(name: str, a) -> np.ndarray:
+    """`a` as an array of real numbers (bool, integer or floating); TypeError naming `name`."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    return a
+
+
 def check_inputs(model: Model, params: Mapping, X: np.ndarray, Y: np.ndarray | None = None) -> None:
-    """Raise ValueError naming the problem when params, X or Y do not fit `model`."""
+    """Raise ValueError (TypeError for a wrong type) naming the problem when params, X or Y do
+    not fit `model`."""
+    require_model(model)
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"params must be a dict {{'W1': ..., 'b1': ...}}, got {type(params).__name__}"
+        )
     expected = model.param_shapes()
     if set(params) != set(expected):
         raise ValueError(
@@ -159,6 +199,9 @@ def check_inputs(model: Model, params: Mapping, X: np.ndarray, Y: np.ndarray | N
             f"expected keys {sorted(expected)}"
         )
     for key, shape in expected.items():
+        if not isinstance(params[key], np.ndarray):
+            raise TypeError(f"{key} must be a NumPy array, got {type(params[key]).__name__}")
+        real_array(key, params[key])
         got = np.shape(params[key])
         if got != shape:
             raise ValueError(
@@ -166,11 +209,13 @@ def check_inputs(model: Model, params: Mapping, X: np.ndarray, Y: np.ndarray | N
             )
         if not np.all(np.isfinite(params[key])):
             raise ValueError(f"{key} has non-finite entries (NaN or inf)")
-    X = np.asarray(X)
+    X = real_array("X", X)
     batch_axis = 1 if model.layout == "column" else 0
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D, got shape {X.shape}")
     m = X.shape[batch_axis]
+    if m == 0:
+        raise ValueError(f"X holds no examples (m = 0, shape {X.shape}): a batch needs m >= 1")
     x_shape, y_shape = model.data_shapes(m)
     if X.shape != x_shape:
         n0 = model.sizes[0]
@@ -182,7 +227,7 @@ def check_inputs(model: Model, params: Mapping, X: np.ndarray, Y: np.ndarray | N
     if not np.all(np.isfinite(X)):
         raise ValueError("X has non-finite entries (NaN or inf)")
     if Y is not None:
-        Y = np.asarray(Y)
+        Y = real_array("Y", Y)
         if Y.shape != y_shape:
             raise ValueError(f"Y has shape {Y.shape}, expected {y_shape} ({model.layout} layout)")
         if not np.all(np.isfinite(Y)):

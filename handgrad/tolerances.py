@@ -51,8 +51,12 @@ def tolerance(dtype: np.dtype | str, comparison: str) -> Tolerance:
 
 
 def max_abs_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max_i |actual_i - expected_i| (computed in float64)."""
-    diff = np.asarray(actual, np.float64) - np.asarray(expected, np.float64)
+    """max_i |actual_i - expected_i| (computed in float64); ValueError when the shapes differ
+    (a (3, 1) bias against a (3,) one would broadcast to 3 x 3)."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    if actual.shape != expected.shape:
+        raise ValueError(f"shapes differ: {actual.shape} and {expected.shape}")
+    diff = actual - expected
     return float(np.max(np.abs(diff))) if diff.size else 0.0
 
 

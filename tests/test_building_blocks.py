@@ -137,6 +137,64 @@ def test_bad_input_raises_value_error_naming_the_problem(small, change, message,
         gradients(model, *change(params, X, Y), formulation)
 
 
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        (lambda p, X, Y: (p, X[:, :0], Y[:, :0]), ValueError, r"X holds no examples \(m = 0"),
+        (lambda p, X, Y: (p, X, None), ValueError, r"Y \(the one-hot targets\) is required"),
+        (
+            lambda p, X, Y: (p, X + 1j, Y),
+            TypeError,
+            "X must hold real numbers, got dtype complex128",
+        ),
+        (lambda p, X, Y: (p, X.astype(str), Y), TypeError, "X must hold real numbers"),
+        (lambda p, X, Y: (p, X, Y.astype(object)), TypeError, "Y must hold real numbers"),
+        (lambda p, X, Y: ({**p, "W2": p["W2"].tolist()}, X, Y), TypeError, "W2 must be a NumPy"),
+        (lambda p, X, Y: ({**p, "b1": p["b1"] + 0j}, X, Y), TypeError, "b1 must hold real numbers"),
+        (lambda p, X, Y: (list(p.values()), X, Y), TypeError, "params must be a dict"),
+    ],
+)
+@pytest.mark.parametrize("formulation", list(FORMULATIONS))
+def test_bad_types_and_empty_batches_are_named(small, change, error, message, formulation):
+    model, params, X, Y = small
+    with pytest.raises(error, match=message):
+        gradients(model, *change(params, X, Y), formulation)
+
+
+def test_a_model_must_be_a_model_and_its_alpha_a_positive_number(small):
+    model, params, X, Y = small
+    with pytest.raises(TypeError, match=r"model must be a handgrad Model.*got str"):
+        gradients(model.name, params, X, Y)
+    with pytest.raises(TypeError, match="model must be a handgrad Model"):
+        handgrad.init_params("relu-softmax-column", np.random.default_rng(0))
+    for alpha in (float("nan"), 0.0, -1.0, "1", True):
+        with pytest.raises(ValueError, match="alpha must be a positive finite number"):
+            parse_model("elu-softmax-column", (4, 3, 2), alpha)
+    assert parse_model("elu-softmax-column", (4, 3, 2), np.float32(0.5)).alpha == 0.5
+
+
+def test_init_params_names_a_bad_rng_dtype_or_scale(small):
+    model = small[0]
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
+        handgrad.init_params(model, 0)
+    with pytest.raises(ValueError, match="dtype must be a floating-point type, got int32"):
+        handgrad.init_params(model, np.random.default_rng(0), "uniform", dtype=np.int32)
+    with pytest.raises(ValueError, match="scale must be a finite number >= 0, got nan"):
+        handgrad.init_params(model, np.random.default_rng(0), "uniform", float("nan"))
+
+
+def test_elu_builds_an_activation_and_says_so_when_given_values():
+    assert handgrad.elu(2.0).f(np.array([-np.inf, 1.0])).tolist() == [-2.0, 1.0]
+    with pytest.raises(TypeError, match=r"elu\(alpha\).f\(Z\)"):
+        handgrad.elu(np.array([1.0, -1.0]))
+
+
+def test_relative_error_refuses_shapes_that_would_broadcast():
+    assert handgrad.relative_error(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 0.5
+    with pytest.raises(ValueError, match=r"shapes differ: \(3, 1\) and \(3,\)"):
+        handgrad.relative_error(np.ones((3, 1)), np.ones(3))
+
+
 def test_unknown_formulation_and_recipe():
     with pytest.raises(ValueError, match="unknown formulation 'diagonal'"):
         handgrad.get_formulation("diagonal")
