@@ -28,9 +28,42 @@ from hypothesis.extra.numpy import arrays
 
 from handgrad.activations import HIDDEN
 from handgrad.data import one_hot
-from handgrad.models import LAYOUTS, OUTPUTS, Model, Params
+from handgrad.models import LAYOUTS, OUTPUTS, Model, Params, require_model
 
 STYLES = ("typical", "zero", "kinks")
+DTYPES = ("float64", "float32")
+
+
+def _choices(name: str, given, allowed=None) -> tuple:
+    """`given` as a non-empty tuple of allowed values; ValueError (TypeError for a bare string)
+    naming the argument, checked when the strategy is built rather than when it draws."""
+    if isinstance(given, str | bytes):
+        raise TypeError(f"{name} must be a sequence of choices, e.g. [{given!r}]; got a string")
+    given = tuple(given)
+    if not given:
+        raise ValueError(f"{name} is empty")
+    unknown = [g for g in given if allowed is not None and g not in allowed]
+    if unknown:
+        raise ValueError(f"{name}: unknown {unknown!r}; choose from {allowed}")
+    return given
+
+
+def _dtype(d) -> str:
+    """ "float64" or "float32" from any spelling NumPy reads as one (np.float32, "f4", ...)."""
+    try:
+        name = np.dtype(d).name
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be float64 or float32, got {d!r}")
+    return name
+
+
+def _counts(name: str, low: int, high: int) -> None:
+    """ValueError unless 1 <= low <= high, both integers."""
+    ints = all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in (low, high))
+    if not (ints and 1 <= low <= high):
+        raise ValueError(f"need integers 1 <= min_{name} <= max_{name}, got {low!r} and {high!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,11 +99,19 @@ def models(
 ) -> st.SearchStrategy[Model]:
     """Models with every listed activation, output and layout; depth L in `depths`, widths
     min_width-max_width; an ELU model's alpha drawn from `alphas`."""
-    if not 1 <= min_width <= max_width:
-        raise ValueError(f"need 1 <= min_width <= max_width, got {min_width} and {max_width}")
+    _counts("width", min_width, max_width)
+    depths = _choices("depths", depths)
+    if not all(
+        isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1 for d in depths
+    ):
+        raise ValueError(f"depths count weight layers (L >= 1), got {depths!r}")
+    alphas = _choices("alphas", alphas)
+    for a in alphas:
+        Model("elu", OUTPUTS[0], LAYOUTS[0], (1, 1), a)  # ValueError naming a bad alpha
+    hidden, outputs = _choices("hidden", hidden, HIDDEN), _choices("outputs", outputs, OUTPUTS)
+    layouts = _choices("layouts", layouts, LAYOUTS)
     widths = st.integers(min_width, max_width)
-    args = (tuple(hidden), tuple(outputs), tuple(layouts), tuple(depths), widths, tuple(alphas))
-    return _models(*args)
+    return _models(hidden, outputs, layouts, depths, widths, alphas)
 
 
 @st.composite
@@ -96,6 +137,8 @@ def _array(shape: tuple[int, ...], style: str) -> st.SearchStrategy[np.ndarray]:
 
 def parameters(model: Model, dtype="float64", style: str = "typical") -> st.SearchStrategy[Params]:
     """{"W1": ..., "b1": ...} for `model`: "typical" floats in [-2, 2], "zero" or dyadic "kinks"."""
+    require_model(model)
+    dtype = _dtype(dtype)
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; expected one of {STYLES}")
     shapes = model.param_shapes()
@@ -115,6 +158,10 @@ def batches(
     single_class: bool | None = None,
 ) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
     """(X, Y) in the model's layout, Y one-hot; single_class None draws it (m = 1 is reachable)."""
+    require_model(model)
+    dtype = _dtype(dtype)
+    _choices("style", [style], ("typical", "kinks"))
+    _counts("m", min_m, max_m)
     return _batches(model, dtype, min_m, max_m, style, single_class)
 
 
@@ -170,7 +217,15 @@ def problems(
     others draw typical values). `extreme` None draws whether to scale the output layer by 2^6-2^10.
     """
     model_strategy = models() if model_strategy is None else model_strategy
-    return _problems(model_strategy, tuple(dtypes), min_m, max_m, tuple(styles), extreme)
+    if not isinstance(model_strategy, st.SearchStrategy):
+        raise TypeError(
+            f"model_strategy must be a Hypothesis strategy such as strategies.models(...), got "
+            f"{type(model_strategy).__name__} (for one model: st.just(model))"
+        )
+    dtypes = tuple(_dtype(d) for d in _choices("dtypes", dtypes))
+    styles = _choices("styles", styles, STYLES)
+    _counts("m", min_m, max_m)
+    return _problems(model_strategy, dtypes, min_m, max_m, styles, extreme)
 
 
 @st.composite

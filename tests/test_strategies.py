@@ -82,6 +82,36 @@ def test_unknown_parameter_styles_are_refused():
         hst.parameters(Model("relu", "mse", "row", (2, 2)), style="odd")
 
 
+_MODEL = Model("relu", "softmax", "column", (3, 2, 2))
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: hst.problems(styles=["kink"]), ValueError, r"styles: unknown \['kink'\]"),
+        (lambda: hst.problems(styles="zero"), TypeError, "styles must be a sequence"),
+        (lambda: hst.models(hidden="relu"), TypeError, "hidden must be a sequence"),
+        (lambda: hst.models(layouts=[]), ValueError, "layouts is empty"),
+        (lambda: hst.problems(dtypes="float64"), TypeError, "dtypes must be a sequence"),
+        (lambda: hst.problems(dtypes=["float16"]), ValueError, "float64 or float32, got 'float16'"),
+        (lambda: hst.problems(min_m=0), ValueError, "1 <= min_m <= max_m, got 0 and 8"),
+        (lambda: hst.problems("relu-softmax-column"), TypeError, "must be a Hypothesis strategy"),
+        (lambda: hst.batches("relu-softmax-column"), TypeError, "must be a handgrad Model"),
+        (lambda: hst.batches(_MODEL, style="kink"), ValueError, r"style: unknown \['kink'\]"),
+        (lambda: hst.models(alphas=[float("nan")]), ValueError, "alpha must be a positive"),
+        (lambda: hst.models(depths=[0]), ValueError, r"depths count weight layers \(L >= 1\)"),
+    ],
+)
+def test_bad_strategy_arguments_are_named_when_the_strategy_is_built(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_dtypes_may_be_spelled_as_numpy_types():
+    problem = find(hst.problems(hst.models(depths=[1]), dtypes=[np.float32]), lambda p: True)
+    assert problem.dtype == "float32" and problem.X.dtype == np.float32
+
+
 def test_put_on_kinks_is_exact_for_dyadic_values_in_float32():
     model = Model("relu", "softmax", "row", (4, 3, 5, 2))
     rng = np.random.default_rng(0)
