@@ -44,7 +44,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +174,22 @@ class _Data:
     test: tuple[np.ndarray, np.ndarray]
 
 
+def _number(v) -> bool:
+    """A real number, not a bool (True is an int to Python, not a learning rate)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _integer(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _plain(value):
+    """NumPy scalars (np.float32(0.1), np.int64(5)) as Python numbers, in tuples too."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return tuple(_plain(v) for v in value) if isinstance(value, tuple) else value
+
+
 def _validate(recipe: Recipe, model: Model, formulation: str, dtype: str) -> None:
     """Raise ValueError naming the first option that cannot work."""
     optimizer = get_optimizer(recipe.optimizer, recipe.momentum)
@@ -183,12 +199,12 @@ def _validate(recipe: Recipe, model: Model, formulation: str, dtype: str) -> Non
         raise ValueError(
             f"unknown schedule {recipe.schedule!r}; expected one of {', '.join(SCHEDULES)}"
         )
-    if not (isinstance(recipe.warmup, int) and recipe.warmup >= 0):
+    if not (_integer(recipe.warmup) and recipe.warmup >= 0):
         raise ValueError(f"warmup must be a non-negative integer (steps), got {recipe.warmup!r}")
     wd = recipe.weight_decay
-    if not (isinstance(wd, int | float) and math.isfinite(wd) and wd >= 0):
+    if not (_number(wd) and math.isfinite(wd) and wd >= 0):
         raise ValueError(f"weight_decay must be a non-negative number, got {wd!r}")
-    if not (isinstance(recipe.dropout, int | float) and 0 <= recipe.dropout < 1):
+    if not (_number(recipe.dropout) and 0 <= recipe.dropout < 1):
         raise ValueError(f"dropout must be a rate in [0, 1), got {recipe.dropout!r}")
     if recipe.dropout and formulation not in regularizers.LAYOUTS:
         raise ValueError(
@@ -205,16 +221,16 @@ def _validate(recipe: Recipe, model: Model, formulation: str, dtype: str) -> Non
     if recipe.init not in INIT_SCHEMES:
         raise ValueError(f"unknown init scheme {recipe.init!r}; expected one of {INIT_SCHEMES}")
     scale, limit = recipe.init_scale, float(np.finfo(dtype).max) / 2  # U(-s, s) draws s - (-s)
-    if not (isinstance(scale, int | float) and math.isfinite(scale) and 0 <= scale <= limit):
+    if not (_number(scale) and math.isfinite(scale) and 0 <= scale <= limit):
         raise ValueError(f"init_scale must be a finite number in [0, {limit:.3g}], got {scale!r}")
     if recipe.init == "uniform" and scale == 0:
         raise ValueError("init_scale must be positive for init 'uniform' (U(-s, s)), got 0")
     a = recipe.alpha
-    if not (isinstance(a, int | float) and math.isfinite(a) and a > 0):
+    if not (_number(a) and math.isfinite(a) and a > 0):
         raise ValueError(f"alpha must be a positive finite number (ELU's alpha), got {a!r}")
     if model.sizes[0] != 784 or model.sizes[-1] != 10:
         raise ValueError(f"MNIST needs sizes 784,...,10; got {','.join(map(str, model.sizes))}")
-    if not (isinstance(recipe.lr, int | float) and math.isfinite(recipe.lr) and recipe.lr > 0):
+    if not (_number(recipe.lr) and math.isfinite(recipe.lr) and recipe.lr > 0):
         raise ValueError(f"the learning rate must be a positive number, got {recipe.lr!r}")
     if (recipe.iterations is None) == (recipe.epochs is None):
         raise ValueError(
@@ -223,8 +239,11 @@ def _validate(recipe: Recipe, model: Model, formulation: str, dtype: str) -> Non
         )
     for name in ("iterations", "epochs", "batch_size", "display_every"):
         value = getattr(recipe, name)
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (not _integer(value) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("train_size", "dev_size", "test_predictions"):
+        if not _integer(getattr(recipe, name)):
+            raise ValueError(f"{name} must be an integer, got {getattr(recipe, name)!r}")
     if recipe.train_size < 1 or recipe.dev_size < 0 or recipe.test_predictions < 0:
         raise ValueError(
             f"need train_size >= 1, dev_size >= 0, test_predictions >= 0; got "
@@ -263,10 +282,18 @@ def _resolve(
         if recipe is None:
             raise ValueError("give a recipe (or resume a checkpoint)")
         recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+        if not isinstance(recipe, Recipe):
+            raise TypeError(f"recipe must be a Recipe or a recipe's name, got {recipe!r:.60}")
+        recipe = replace(recipe, **{k: _plain(v) for k, v in recipe.asdict().items()})
+        if dtype is not None and not isinstance(dtype, str):
+            try:
+                dtype = np.dtype(dtype).name  # np.float32 -> "float32"
+            except TypeError:
+                pass  # _validate names it
         return (
             recipe,
             formulation or _layout(recipe),
-            seed or 0,
+            0 if seed is None else _plain(seed),
             dataset or "mnist",
             dtype or "float32",
         )
@@ -575,11 +602,11 @@ def train(
     engine = _engine(engine, formulation, resumed and resumed["config"])
     quick = engine == "fast"
     for name, value in (("verify_every", verify_every), ("checkpoint_every", checkpoint_every)):
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (not _integer(value) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if checkpoint_every is not None and out is None:
         raise ValueError("checkpoint_every needs an output directory (--out DIR)")
-    if not isinstance(seed, int) or seed < 0:
+    if not _integer(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     splits = _load_data(recipe, dataset, data_dir)
     _check_out(out, resume, force)

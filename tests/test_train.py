@@ -314,12 +314,28 @@ def test_verify_every_stops_training_on_a_mismatch(monkeypatch, engine):
         ({}, {"checkpoint_every": 5}, "needs an output directory"),
         ({}, {"seed": -1}, "seed"),
         ({}, {"data_dir": "/nonexistent"}, "missing"),
+        ({"lr": True}, {}, "learning rate must be a positive number, got True"),
+        ({"iterations": True}, {}, "iterations must be a positive integer, got True"),
+        ({"train_size": 200.5}, {}, "train_size must be an integer, got 200.5"),
+        ({}, {"verify_every": True}, "verify_every must be a positive integer, got True"),
+        ({}, {"seed": True}, "seed must be a non-negative integer, got True"),
     ],
 )
 def test_bad_options_are_one_value_error(changes, kwargs, match):
     with pytest.raises(ValueError, match=match) as info:
         quiet_train(small(**changes), **kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_numpy_scalars_are_numbers_and_the_run_equals_the_plain_one():
+    plain = quiet_train(small(lr=0.25, iterations=3), seed=1, dtype="float64")
+    numpy = quiet_train(
+        small(lr=np.float32(0.25), iterations=np.int64(3)), seed=np.int64(1), dtype=np.float64
+    )
+    assert_same_params(plain.params, numpy.params)
+    assert json.dumps(numpy.metrics()["config"]) == json.dumps(plain.metrics()["config"])
+    with pytest.raises(TypeError, match="recipe must be a Recipe or a recipe's name, got 2"):
+        quiet_train(2)
 
 
 def test_an_out_dir_with_a_run_is_not_overwritten(tmp_path):
