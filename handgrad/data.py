@@ -187,8 +187,8 @@ def read_csv(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read a 785-column CSV of labelled images; returns images (N, 784) and labels (N,) int64.
 
-    Layout rule for ``layout="auto"``: a header row (first line whose first field is not an
-    integer) whose first column is ``label`` means label-first (Kaggle); a header whose last
+    Layout rule for ``layout="auto"``: a header row (first line whose first field is not a
+    number) whose first column is ``label`` means label-first (Kaggle); a header whose last
     column is ``label`` means label-last; no header means label-last. ``"label-first"`` or
     ``"label-last"`` force the layout (a header, if present, is skipped but must not contradict).
     """
@@ -203,6 +203,14 @@ def read_csv(
         ) from None
 
 
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(p, encoding="utf-8-sig") as f:
@@ -214,7 +222,7 @@ def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray
             p, f"line 1: separated by {other!r}, not commas; expected 785 comma-separated columns"
         )
     cols = [c.strip().strip('"').lower() for c in first.split(",")]
-    has_header = bool(first.strip()) and not cols[0].lstrip("+-").isdigit()
+    has_header = bool(first.strip()) and not _is_number(cols[0])
     found = None  # layout named by the header
     if has_header and cols[0] == "label":
         found = "label-first"

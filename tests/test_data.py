@@ -344,6 +344,7 @@ BAD_CSV = {  # name -> (label_first, header, line to replace, new content, expec
     "label-last 10": (False, False, 1, GOOD_ROW[:-1] + "10", "line 1: label 10"),
     "non-numeric": (False, False, 5, "3,abc," + GOOD_ROW[4:], "line 5, column 2: not an integer"),
     "float": (False, True, 6, "0.5," + GOOD_ROW[2:], "line 6, column 1: not an integer"),
+    "float first": (False, False, 1, "0.5," + GOOD_ROW[2:], "line 1, column 1: not an integer"),
     "header without label": (True, True, 1, GOOD_ROW.replace("1", "x"), "line 1"),
     "short header": (True, True, 1, "label,a,b", "line 1: header has 3 columns"),
 }
