@@ -69,6 +69,8 @@ EXPECTED_IDS = {
         "002.math.A2",
         "002.math.softmax-in-words",
         "002.math.X-examples",  # X = [x^(1) ... x^(n)], n the features
+        "002.math.w-index",  # w_{i,j}, i in the previous layer, is entry (j, i) of W
+        "002.math.b-shape",  # b^[l]: n^[1] x 1, "call these matrices b^[1]"
         "002.math.shapes",
         "002.math.J",
         "002.example.yhat",
@@ -95,6 +97,7 @@ EXPECTED_IDS = {
         # the code: every function, and every line of backward_prop
         "002.code.init_params",
         "002.code.forward_prop",
+        "002.code.forward_prop-returns",  # "also Z1, A2, and Z2"
         "002.code.ReLU",
         "002.code.softmax",
         "002.code.m",
@@ -109,11 +112,13 @@ EXPECTED_IDS = {
         "002.code.one_hot",
         "002.code.update_params",
         "002.code.get_predictions",
+        "002.code.get_accuracy",
         "002.hazard.softmax-overflow",
         "002.hazard.one-hot-width",
         "002.hazard.log0",
     ],
     "003": [
+        "003.data.X-examples",  # X = [x^(1) ... x^(n)]^T, then A^[0] = X is 784 x m
         "003.forward.A0",
         "003.forward.Z1",
         "003.forward.A1",
@@ -241,8 +246,8 @@ KNOWN_ERRATA = {
     "000.matrix.dw": ("wrong", "scale (factor -8)"),
     "000.matrix.db": ("wrong", "shape (16, 10)"),
     "000.matrix.da": ("wrong", "W1, b1: scale (factor -8)"),
-    "001.chain.dz_dw": ("wrong", "W3"),
-    "001.chain.dw-result": ("wrong", "W3"),
+    "001.chain.dz_dw": ("wrong", "W3: A3 used in dW3 where A2 belongs"),
+    "001.chain.dw-result": ("wrong", "W3: A3 used in dW3 where A2 belongs"),
     "001.net.cost": ("not executable", ""),
     "001.net.da_k": ("wrong", "defines dC_da3 where dC_da2 belongs: dC_da2 is never computed"),
     "002.math.softmax-in-words": ("wrong", "the conclusion, A^{[2]} is 10 × m: correct"),
@@ -250,19 +255,24 @@ KNOWN_ERRATA = {
     "002.example.J-value": ("wrong", "0.223"),
     "002.math.loss-in-words": ("wrong", "-0.223"),
     "002.math.dA2": ("wrong", "sign"),
-    "002.math.db1-index": ("wrong", "b1"),
-    "002.math.dB-name": ("not executable", ""),
+    "002.math.db1-index": ("wrong", "b1: it equals the right db2: db2 where db1 belongs"),
+    "002.math.dB-name": ("wrong", "notation: db1 is used, but the quantity is defined as dB1"),
     "002.math.X-examples": ("wrong", "(n = 784): stated 784×784, computed m×784"),
+    "002.math.w-index": ("wrong", "row i (the previous layer's 784 nodes): stated 784×10"),
+    "002.math.b-shape": ("wrong", "b^{[2]}: stated 20×1, computed 10×1"),
     "002.notes.shapes-backprop": ("wrong", "dW1: stated 10×10, computed 10×784"),
     "002.code.forward_prop": ("not executable", ""),
+    "002.code.forward_prop-returns": ("wrong", "A1 returned but never named"),
+    "002.code.get_accuracy": ("not executable", ""),
     "002.code.m": ("not executable", ""),
     "002.code.db2": ("wrong", "wrong-axis"),
     "002.code.db1": ("wrong", "wrong-axis"),
     "002.code.one_hot": ("not executable", ""),
+    "003.data.X-examples": ("wrong", "(n = 784, as in 002): stated 784×784, computed m×784"),
     "003.backprop.dw2": ("wrong", "shape (10, 784), expected (10, 10)"),
     "003.backprop.dz2-in-words": ("wrong", "y as 'the actual errors'"),
-    "003.backprop.db2-in-words": ("wrong", "b2: unexplained"),
-    "004.backprop.db2-in-words": ("wrong", "b2: unexplained"),
+    "003.backprop.db2-in-words": ("wrong", "the absolute value throws away the sign"),
+    "004.backprop.db2-in-words": ("wrong", "the absolute value throws away the sign"),
     "004.backprop.dZ1": ("wrong", "dZ1 is used on the right of its own definition"),
     "004.update.in-words": ("wrong", "the rule changes W1, b1, W2, b2; alpha stays as it is"),
 }
@@ -272,6 +282,7 @@ EXCEPTIONS = {
     "001.net.da_k": "NameError: name 'dC_da2'",
     "002.math.dB-name": "NameError: name 'db1'",
     "002.code.forward_prop": "SyntaxError",
+    "002.code.get_accuracy": "IndentationError: expected an indented block",
     "002.code.m": "NameError: name 'm'",
     "002.code.one_hot": "SyntaxError: 'return' outside function",
     "004.backprop.dZ1": "NameError: name 'dZ1'",
@@ -398,8 +409,8 @@ def test_each_reading_of_ambiguous_text_is_run(results):
     assert readings["002.math.dZ1"]["· a matrix product"].verdict == "not executable"
     assert readings["003.backprop.dz1"]["z = z^{[2]}, the output layer's"].verdict == "wrong"
     assert (
-        "W1, b1: unexplained"
-        in readings["003.backprop.dz1"]["z = z^{[2]}, the output layer's"].diagnosis
+        readings["003.backprop.dz1"]["z = z^{[2]}, the output layer's"].diagnosis
+        == "W1, b1: g'(Z2) used where g'(Z1) belongs"
     )
     star = readings["004.backprop.dW2"]["`*` as NumPy's element-wise product"]
     assert star.verdict == "not executable" and star.evidence.startswith("ValueError")
@@ -412,6 +423,89 @@ def test_each_reading_of_ambiguous_text_is_run(results):
         if r.entry.ambiguous:
             labels = {r.entry.reading, "the corrected form", *dict(r.readings)}
             assert r.entry.intended in labels and r.entry.why, r.entry.id
+
+
+def test_a_correct_row_carries_no_correction(results):
+    # 002's J = -Σ_{i=0}^{c} y_i log ŷ_i is correct read with c = 9 (c is never defined): the row
+    # says so in its reading, and offers no "corrected form" that would contradict its verdict
+    for r in results.values():
+        if r.verdict == "correct":
+            assert not r.entry.corrected, (r.entry.id, r.entry.corrected)
+    j = results["002.math.J"]
+    assert j.verdict == "correct" and "never defines c" in j.entry.why
+    assert "one term too many" in j.entry.why
+    assert dict(j.readings)["c = 10, the number of classes"].verdict == "not executable"
+
+
+def test_000s_mse_is_read_with_m_the_examples_and_the_other_readings_run(results):
+    # 000 prints MSE = 1/m Σ_i^m (y - a^L)^2, after using m for the width of layer L-1: only m the
+    # number of examples, with ||y_i - a_i^L||^2 summed over the outputs, is the model's loss
+    mse = results["000.loss.mse"]
+    assert mse.verdict == "correct" and mse.entry.ambiguous
+    assert "||y_i - a_i^L||^2" in mse.entry.reading and "width of layer L-1" in mse.entry.why
+    readings = dict(mse.readings)
+    printed = readings[
+        "as printed: no i in the summand, so Σ_i^m adds m copies of (y - a^L)^2 (an array)"
+    ]
+    assert printed.verdict == "wrong" and "shape (16, 10)" in printed.diagnosis, printed
+    width = readings["m as in 000's forward formulas: the width of layer L-1 (30 here)"]
+    assert width.verdict == "wrong", width
+
+
+def test_a_known_bug_that_reproduces_a_gradient_is_named_not_unexplained(results):
+    # the checker calls 001's a^(L) for a^(L-1) "unexplained" (no sign or factor fits) and then
+    # names the bug that gives it exactly: the sheet says that bug, without "unexplained"
+    outcomes = [o for r in results.values() for o in (r.outcome, *dict(r.readings).values())]
+    for o in outcomes:
+        if "unexplained" in o.diagnosis:
+            assert "matches" not in o.diagnosis and "equals the right" not in o.diagnosis, o
+    assert results["001.chain.dz_dw"].outcome.diagnosis == "W3: A3 used in dW3 where A2 belongs"
+    # the checker's hint, worded either way, reads the same on the sheet
+    for hint in ("no simple pattern fits, but it matches", "it matches"):
+        detail = f"{hint} the gradient with A3 used in dW3 where A2 belongs"
+        assert checks._plain("W3", "unexplained", detail) == ("A3 used in dW3 where A2 belongs", "")
+    for detail in (
+        "no simple pattern fits, but it equals the right db2 (off by a layer?)",
+        "it equals the right db2 (off by a layer?)",
+    ):
+        kind, _ = checks._plain("b1", "unexplained", detail)
+        assert kind == "it equals the right db2: db2 where db1 belongs"
+    assert checks._plain("b2", "unexplained", "no simple pattern fits") == (
+        "unexplained",
+        "no simple pattern fits",
+    )
+
+
+def test_a_name_differing_only_in_case_is_a_slip_of_notation_not_unexecutable(results):
+    # 002 defines dB^[l] and updates with db^[l]: one quantity, two names; the NameError is the
+    # evidence. A name defined nowhere (002's m) stays not executable.
+    outcome = results["002.math.dB-name"].outcome
+    assert outcome.verdict == "wrong" and outcome.diagnosis.startswith("notation: db1"), outcome
+    assert outcome.evidence.startswith("NameError: name 'db1'"), outcome
+    assert results["002.code.m"].verdict == "not executable"
+    ns = {"dB1": 1.0}
+    assert checks.misnamed(NameError("x", name="db1"), ns).startswith("notation: db1")
+    assert checks.misnamed(NameError("x", name="m"), ns) == ""
+
+
+def test_the_corrections_say_what_the_error_is(results):
+    def corrected(entry_id: str) -> str:
+        return results[entry_id].entry.corrected
+
+    # where the text was most likely garbled by the page's extraction, the row says so
+    for entry_id in ("002.code.forward_prop", "002.code.one_hot", "002.code.get_accuracy"):
+        assert "artifact of how the page was extracted" in corrected(entry_id), entry_id
+    assert "for one example's J" in corrected("002.math.dA2")
+    assert "input a^{(L-1)}, not of its output a^{(L)}" in corrected("001.chain.dz_dw")
+    for entry_id in ("003.backprop.db2-in-words", "004.backprop.db2-in-words"):
+        assert "throws away the sign" in results[entry_id].outcome.diagnosis
+    # 002's bias rule n^[1] x 1 is shown wrong where n^[1] != n^[2]; on 002's own 784-10-10 it
+    # would pass, which the correction says
+    assert "only because 002's n^{[1]} = n^{[2]} = 10" in corrected("002.math.b-shape")
+    assert "784-20-10" in results["002.math.b-shape"].entry.model
+    returns = results["002.code.forward_prop-returns"]
+    assert returns.outcome.evidence == "the code returns Z1, A1, Z2, A2"
+    assert returns.corrected.verdict == "correct"
 
 
 @pytest.mark.parametrize("entry_id", ["002.code.db2", "003.backprop.dw2", "004.backprop.dZ1"])

@@ -12,6 +12,7 @@
   one-hot width taken from the batch, silent broadcasting), which a gradient check cannot see.
 - `Statement`: a sentence of prose that gives a reason and a conclusion ("X, so Y"), each part its
   own check: the sentence is wrong when a part is, and the diagnosis says which part holds.
+- `Returned`: the quantities a sentence says a function returns, against what its code returns.
 
 Code runs with `exec` in a fresh namespace, so an as-written line that cannot run raises its own
 exception (NameError, SyntaxError, a NumPy shape mismatch), which becomes the evidence. One
@@ -21,6 +22,15 @@ quantity than its own (001's ∂C/∂a_k^(L) where the sum gives ∂C/∂a_k^(L-
 the backward pass is used before it exists. Its verdict is "wrong", with that reason as diagnosis
 and the exception as evidence (`too_early`). A name no line of the backward pass computes (002's
 undefined `m`), a line missing altogether, a SyntaxError stay "not executable".
+
+Another NameError is a slip of notation: a name used for a quantity that is defined under the same
+name in another case (002 defines dB^{[l]} and updates with db^{[l]}). The quantity exists; the
+text calls it two ways. Its verdict is "wrong", diagnosed as notation, with the NameError as
+evidence (`misnamed`).
+
+Where the checker cannot name a wrong gradient's error but one of its known bugs reproduces it
+exactly ("no simple pattern fits, but it matches the gradient with A3 used in dW3 where A2
+belongs"), the sheet names that bug, plainly: "W3: A3 used in dW3 where A2 belongs" (`_plain`).
 """
 
 from __future__ import annotations
@@ -54,6 +64,23 @@ def exception_text(error: BaseException) -> str:
     """The exception's type and first line, e.g. "NameError: name 'm' is not defined"."""
     lines = str(error).splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+def misnamed(error: BaseException, namespace: Namespace) -> str:
+    """The notation slip behind a NameError, or "" when there is none.
+
+    A slip: the undefined name is, but for case, a name the namespace defines (db1 for dB1).
+    """
+    name = getattr(error, "name", None) if isinstance(error, NameError) else None
+    if not name:
+        return ""
+    others = sorted(k for k in namespace if k != name and k.lower() == name.lower())
+    if not others:
+        return ""
+    return (
+        f"notation: {name} is used, but the quantity is defined as {' or '.join(others)}: one "
+        "quantity under two names"
+    )
 
 
 def execute(code: str, namespace: Namespace, label: str = "as written") -> Namespace:
@@ -253,7 +280,8 @@ def _report_outcome(report) -> Outcome:
     for k, p in failing:
         d = p.diagnosis
         factor = None if d.factor is None else round(float(d.factor), 3)
-        groups.setdefault((d.kind or "unexplained", factor, _first_detail(d.detail)), []).append(k)
+        kind, detail = _plain(k, d.kind or "unexplained", _first_detail(d.detail))
+        groups.setdefault((kind, factor, detail), []).append(k)
     diagnosis = "; ".join(
         f"{', '.join(keys)}: {kind}"
         + (f" (factor {fmt(factor)})" if factor is not None else "")
@@ -267,6 +295,30 @@ def _report_outcome(report) -> Outcome:
     if report.first_wrong_layer is not None:
         evidence += f"; first wrong layer {report.first_wrong_layer}"
     return Outcome("wrong", diagnosis, evidence, measured)
+
+
+_REPRODUCED = re.compile(r"(?:no simple pattern fits, but )?it matches the gradient with (.+)")
+_OTHER_PARAMETER = re.compile(
+    r"(?:no simple pattern fits, but )?it equals the right d(\w+)(?: \(off by a layer\?\))?"
+)
+
+
+def _plain(key: str, kind: str, detail: str) -> tuple[str, str]:
+    """(kind, detail) as the sheet prints them: a known bug that reproduces the gradient, named.
+
+    The checker calls such a gradient "unexplained" (no simple pattern such as a sign or a factor
+    fits) and then says which bug gives it exactly: the sheet says that bug, not "unexplained".
+    """
+    if kind != "unexplained":
+        return kind, detail
+    found = _REPRODUCED.fullmatch(detail)
+    if found:
+        return found.group(1), ""
+    found = _OTHER_PARAMETER.fullmatch(detail)
+    if found:
+        other = found.group(1)
+        return f"it equals the right d{other}: d{other} where d{key} belongs", ""
+    return kind, detail
 
 
 def _first_detail(detail: str) -> str:
@@ -304,10 +356,14 @@ class Value:
     label: str = "as written"
 
     def __call__(self) -> Outcome:
+        ns = self.namespace()
         try:
-            ns = execute(self.prelude, self.namespace(), "helpers")
+            ns = execute(self.prelude, ns, "helpers")
             actual = evaluate(self.code, self.result, ns, self.label)
         except Exception as error:
+            slip = misnamed(error, ns)
+            if slip:
+                return Outcome("wrong", slip, exception_text(error))
             return Outcome("not executable", "the code raises", exception_text(error))
         expected = self.expected(self.namespace())
         if actual is None:
@@ -366,6 +422,9 @@ class Descent:
         try:
             execute(self.code, ns)
         except Exception as error:
+            slip = misnamed(error, ns)
+            if slip:
+                return Outcome("wrong", slip, exception_text(error))
             return Outcome("not executable", "the code raises", exception_text(error))
         new = {k: ns[k] for k in inp.params}
         if self.updates:
@@ -451,6 +510,53 @@ class Shapes:
         if wrong:
             return Outcome("wrong", "; ".join(wrong), checked)
         return Outcome("correct", "", checked + ", all as stated")
+
+
+@dataclass(frozen=True, eq=False)
+class Returned:
+    """The quantities a text says a function returns (`stated`), against what its code returns.
+
+    `code` defines the function, `call` calls it; each returned value is named by the quantity of
+    `namespace()`, among `candidates`, that it equals (up to rounding). The verdict compares the two
+    lists of names as multisets (a name said twice, a returned quantity never said).
+    """
+
+    stated: tuple[str, ...]
+    code: str
+    call: str
+    namespace: Callable[[], Namespace]
+    candidates: tuple[str, ...]
+    prelude: str = ""
+
+    def __call__(self) -> Outcome:
+        ns = self.namespace()
+        try:
+            execute(self.prelude, ns, "helpers")
+            returned = evaluate(self.code, self.call, ns)
+        except Exception as error:
+            return Outcome("not executable", "the code raises", exception_text(error))
+        tol = tolerance(np.float64, "formulations")  # the code's own softmax rounds otherwise
+        names = [
+            next(
+                (
+                    c
+                    for c in self.candidates
+                    if np.shape(v) == np.shape(ns[c]) and close(v, ns[c], tol)
+                ),
+                "a quantity of none of these names",
+            )
+            for v in returned
+        ]
+        evidence = f"the code returns {', '.join(names)}"
+        said, got = sorted(self.stated), sorted(names)
+        if said == got:
+            return Outcome("correct", "", evidence, {"returned": names})
+        twice = sorted({n for n in said if said.count(n) > got.count(n)})
+        unsaid = sorted({n for n in got if got.count(n) > said.count(n)})
+        parts = [f"the text names {', '.join(self.stated)}"]
+        parts += [f"{', '.join(twice)} named more often than returned"] if twice else []
+        parts += [f"{', '.join(unsaid)} returned but never named"] if unsaid else []
+        return Outcome("wrong", "; ".join(parts), evidence, {"returned": names})
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,6 +1,8 @@
 """Document 000: "MNIST Classification with Numpy and Backpropagation" (GitHub README; author not named).
 
-The stated model: sigmoid layers with the mean squared error MSE = 1/m Σ (y - a^L)^2, row layout
+The stated model: sigmoid layers with the mean squared error MSE = 1/m Σ_i ||y_i - a_i^L||^2 over
+the m examples (000 prints 1/m Σ_i^m (y - a^L)^2, its summand without i, and uses m elsewhere for
+the width of layer L-1: `000.loss.mse` runs every reading), row layout
 (a^L = σ(a^(L-1) w^L + b^L), one example per row). The document derives the chain rule first for one
 neuron per layer ("one input neuron, and one output neuron", then "another layer of one neuron":
 1-1-1, checked one example at a time), then in matrix form. It gives no layer sizes for MNIST: the
@@ -21,8 +23,8 @@ ROW = Setup("sigmoid-mse-row", (784, 30, 10), m=16)
 MODEL = ROW.describe() + " (sizes: the recipe's choice)"
 CHAIN_MODEL = CHAIN.describe() + " (one neuron per layer; per example, averaged over 8)"
 STATED = (
-    f"sigmoid-mse-row: σ on every layer, MSE = 1/m Σ (y - a^L)^2, a^L = σ(a^(L-1) w^L + b^L) with "
-    f"one example per row; the one-neuron chain as {CHAIN.describe()}, the matrix form on "
+    "sigmoid-mse-row: σ on every layer, MSE = 1/m Σ_i ||y_i - a_i^L||^2 over the m examples, "
+    f"a^L = σ(a^(L-1) w^L + b^L) with one example per row; the one-neuron chain as {CHAIN.describe()}, the matrix form on "
     f"{ROW.describe()} (000 gives no sizes; the recipe's choice)"
 )
 
@@ -106,6 +108,11 @@ def bias_grows(value, ns) -> str:
     return f"b^L silently becomes {np.shape(value)} (one row per example); {then}"
 
 
+def mse_of_model(ns) -> float:
+    """The stated model's MSE on the matrix model's batch."""
+    return model_loss(ROW)
+
+
 CHAIN_W = "∂Loss/∂w^L = 2(a^L - y) σ'(z^L) a^{L-1} (× 1/m over a batch)"
 FACTOR = "∂Loss/∂a^L = 2/m (a^L - y), not (y - a^L)"
 
@@ -150,7 +157,40 @@ ENTRIES = (
         "loss",
         "MSE = 1/m Σ_i^m (y - a^L)^2",
         MODEL,
-        value("MSE = 1 / m * np.sum((Y - A2) ** 2)", "MSE", lambda ns: model_loss(ROW)),
+        value(
+            "MSE = 1 / m * sum(np.sum((Y[i] - A2[i]) ** 2) for i in range(m))",
+            "MSE",
+            lambda ns: model_loss(ROW),
+        ),
+        reading=(
+            "i indexes the examples, m of them (the batch's rows): "
+            "(1/m) Σ_{i=1}^{m} ||y_i - a_i^L||^2, summed over the 10 outputs"
+        ),
+        why=(
+            "a loss averages over the examples, so m must count them here, although 000's forward "
+            "formulas use m for the width of layer L-1 (Σ_i^m w_{in}^L a_i^{L-1}, the m × n weight "
+            "matrix); and the summand, printed without i, must be example i's squared error summed "
+            "over the outputs, ||y_i - a_i^L||^2"
+        ),
+        readings=(
+            Reading(
+                "as printed: no i in the summand, so Σ_i^m adds m copies of (y - a^L)^2 (an array)",
+                value("MSE = 1 / m * sum((Y - A2) ** 2 for i in range(m))", "MSE", mse_of_model),
+            ),
+            Reading(
+                "m as in 000's forward formulas: the width of layer L-1 (30 here)",
+                value(
+                    "width = W2.shape[0]  # 000's m: the units of layer L-1\n"
+                    "MSE = 1 / width * np.sum((Y - A2) ** 2)",
+                    "MSE",
+                    mse_of_model,
+                ),
+            ),
+            Reading(
+                "the mean over every entry (examples and the 10 outputs)",
+                value("MSE = np.mean((Y - A2) ** 2)", "MSE", mse_of_model),
+            ),
+        ),
     ),
     Entry(
         "000.chain.dw",

@@ -174,7 +174,10 @@ ENTRIES = (
         "∂z^{(L)}/∂w^{(L)} = a^{(L)}",
         CHAIN_MODEL,
         chain(("dz_dw@3", "dz_dw{l} = a{l}")),
-        corrected="∂z^{(L)}/∂w^{(L)} = a^{(L-1)} (w^{(L)} is 1 × 1: any error shows as a factor)",
+        corrected=(
+            "∂z^{(L)}/∂w^{(L)} = a^{(L-1)}: z^{(L)} = w^{(L)} a^{(L-1)} + b^{(L)} changes with "
+            "w^{(L)} at the rate of the neuron's input a^{(L-1)}, not of its output a^{(L)}"
+        ),
         corrected_check=chain(("dz_dw@3", "dz_dw{l} = a{p}")),
     ),
     Entry(

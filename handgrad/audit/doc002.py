@@ -16,7 +16,16 @@ import numpy as np
 
 import reference
 from handgrad import activations
-from handgrad.audit.checks import Backward, Descent, Gradient, Hazard, Shapes, Statement, Value
+from handgrad.audit.checks import (
+    Backward,
+    Descent,
+    Gradient,
+    Hazard,
+    Returned,
+    Shapes,
+    Statement,
+    Value,
+)
 from handgrad.audit.common import model_loss, names, setup_names
 from handgrad.audit.registry import Entry, Reading, Setup, inputs
 from handgrad.data import one_hot
@@ -69,6 +78,20 @@ FORWARD_PROP = (
 )
 FORWARD_PROP_FIXED = FORWARD_PROP.replace("ReLU(Z1) Z2", "ReLU(Z1)\n    Z2")
 FORWARD_CALL = "np.stack(forward_prop(W1, b1, W2, b2, X))"
+# get_accuracy's code block ends after its def line; its body follows, unindented, in the next block
+GET_PREDICTIONS = "def get_predictions(A2):\n    return np.argmax(A2, 0)\n"
+GET_ACCURACY = (
+    "def get_accuracy(predictions, Y):\n"
+    "\n"
+    "print(predictions, Y)\n"
+    "\n"
+    "return np.sum(predictions == Y) / Y.size\n"
+)
+GET_ACCURACY_INDENTED = GET_ACCURACY.replace("\nprint", "\n    print").replace(
+    "\nreturn", "\n    return"
+)
+# the page's extraction, most likely: the code elsewhere on the page runs once its blocks are joined
+EXTRACTION = "most likely an artifact of how the page was extracted, not of the author's code"
 INIT_PARAMS = (
     "def init_params():\n"
     "    W1 = np.random.rand(10, 784) - 0.5\n"
@@ -177,6 +200,36 @@ def data_shapes() -> dict:
         "X, examples x^{(1)} ... x^{(m)} as rows": rows,
         "X^T, examples as columns": columns,
     }
+
+
+# 002's bias rule ("n^{[1]} × 1 ... Let's call these matrices b^{[1]}") is stated for any layer l:
+# checked where a slip can show (n^{[1]} != n^{[2]}); 002's own 784-10-10 hides it
+WIDE = Setup("relu-softmax-column", (784, 20, 10), m=16, init="uniform")
+
+
+def bias_shapes() -> dict:
+    """b^{[1]}, b^{[2]}'s shapes on a network whose two layers differ in width (784-20-10)."""
+    shapes = inputs(WIDE).model.param_shapes()
+    return {"b^{[1]}": shapes["b1"], "b^{[2]}": shapes["b2"]}
+
+
+def weight_index_shapes() -> dict:
+    """W^{[1]}'s shape (the stated model's), for the matrix [w_{i,j}] read either way round."""
+    shape = inputs(SETUP).model.param_shapes()["W1"]
+    return {
+        "[w_{i,j}], row i (the previous layer's 784 nodes)": shape,
+        "[w_{j,i}], row j (the following layer's 10 nodes)": shape,
+    }
+
+
+def accuracy_names() -> dict:
+    """The stated model's batch, with `print` silenced (get_accuracy prints its arguments)."""
+    return setup_names(SETUP) | {"print": lambda *args, **kwargs: None}
+
+
+def _accuracy(ns) -> float:
+    """The stated model's accuracy on the batch."""
+    return float(np.mean(_predictions() == ns["labels"]))
 
 
 def forward_shapes() -> dict:
@@ -341,6 +394,51 @@ ENTRIES = (
         ),
     ),
     Entry(
+        "002.math.w-index",
+        DOCUMENT,
+        "Representing weights and biases",
+        "shape",
+        "'a weight w_{i,j} for every i in ... the previous layer and every j in ... the following "
+        "one'; 'then' W^{[l]}: n^{[l]} × n^{[l-1]}",
+        MODEL,
+        Shapes(
+            (("[w_{i,j}], row i (the previous layer's 784 nodes)", (784, 10)),),
+            weight_index_shapes,
+            SETUP.m,
+        ),
+        corrected=(
+            "w_{i,j} sits at row j, column i of W^{[l]} (its rows are the following layer's "
+            "nodes): index it w_{j,i}, so that it is entry (j, i) of W^{[l]}"
+        ),
+        corrected_check=Shapes(
+            (("[w_{j,i}], row j (the following layer's 10 nodes)", (10, 784)),),
+            weight_index_shapes,
+            SETUP.m,
+        ),
+    ),
+    Entry(
+        "002.math.b-shape",
+        DOCUMENT,
+        "Representing weights and biases",
+        "shape",
+        "b^{[l]}: 'a matrix with dimensions n^{[1]} × 1. Let's call these matrices b^{[1]}'",
+        WIDE.describe() + " (the rule for any layer l, where n^{[1]} ≠ n^{[2]})",
+        Shapes(
+            (("b^{[1]}", (20, 1)), ("b^{[2]}", (20, 1))),
+            bias_shapes,
+            WIDE.m,
+        ),
+        corrected=(
+            "b^{[l]}: n^{[l]} × 1, and call these matrices b^{[l]} (as printed, n^{[1]} × 1 fits "
+            "b^{[2]} only because 002's n^{[1]} = n^{[2]} = 10)"
+        ),
+        corrected_check=Shapes(
+            (("b^{[1]}", (20, 1)), ("b^{[2]}", (10, 1))),
+            bias_shapes,
+            WIDE.m,
+        ),
+    ),
+    Entry(
         "002.math.shapes",
         DOCUMENT,
         "Representing weights and biases; Forward propagation",
@@ -375,9 +473,12 @@ ENTRIES = (
             lambda ns: _example_model_loss(),
             example=0,
         ),
-        corrected="J = -Σ_{i=0}^{9} y_i ln(ŷ_i) (natural log; i runs over the 10 classes)",
         reading="c = 9, the last class; log = ln",
-        why="i must run over the 10 classes 0..9, and only the natural log gives dZ^{[2]} = A^{[2]} - Y",
+        why=(
+            "002 never defines c: it must be the last class index, 9, so that i runs over the 10 "
+            "classes 0..9 (were c the number of classes, 10, the sum would have one term too many, "
+            "i = 10, past the last class); and only the natural log gives dZ^{[2]} = A^{[2]} - Y"
+        ),
         readings=(
             Reading(
                 "c = 10, the number of classes",
@@ -487,7 +588,10 @@ ENTRIES = (
         "dA^{[2]} = Y - A^{[2]} ('this derivative is simply'), then dW^{[2]} from it",
         MODEL,
         grad(MATH, ("dZ2", "dA2 = Y - A2\ndZ2 = dA2")),
-        corrected="dZ^{[2]} = A^{[2]} - Y (∂J/∂A^{[2]} itself is -Y / A^{[2]})",
+        corrected=(
+            "dZ^{[2]} = A^{[2]} - Y (∂J/∂A^{[2]} itself is -Y / A^{[2]}, entry by entry, for one "
+            "example's J; -(1/m) Y / A^{[2]} for the batch's mean J)"
+        ),
         reading="the quantity the next line uses as dZ^{[2]}",
         why="'From dA^{[2]} we can calculate dW^{[2]}' with dW^{[2]} = 1/m dZ^{[2]} A^{[1]T}",
         readings=(
@@ -551,7 +655,10 @@ ENTRIES = (
             SETUP,
             names="d{upper}",
         ),
-        corrected="one name for ∂J/∂b^{[l]}: db^{[l]} in both places",
+        corrected=(
+            "one name for ∂J/∂b^{[l]}: db^{[l]} in both places (the name 002 gives it when it "
+            "sets out to find dW^{[1]}, db^{[1]}, dW^{[2]}, db^{[2]})"
+        ),
         corrected_check=Descent(
             "W1 = W1 - alpha * dW1\nb1 = b1 - alpha * dB1\n"
             "W2 = W2 - alpha * dW2\nb2 = b2 - alpha * dB2",
@@ -741,9 +848,37 @@ ENTRIES = (
         "A1 = ReLU(Z1) Z2 = W2.dot(A1) + b2   (two statements on one line)",
         MODEL,
         value(FORWARD_PROP, FORWARD_CALL, _cache, prelude=RELU + SOFTMAX, label="forward_prop"),
-        corrected="a line break between A1 = ReLU(Z1) and Z2 = W2.dot(A1) + b2",
+        corrected=(
+            f"a line break between A1 = ReLU(Z1) and Z2 = W2.dot(A1) + b2 (the join is {EXTRACTION}, "
+            "like one_hot's and get_accuracy's split code blocks)"
+        ),
         corrected_check=value(
             FORWARD_PROP_FIXED, FORWARD_CALL, _cache, prelude=RELU + SOFTMAX, label="forward_prop"
+        ),
+    ),
+    Entry(
+        "002.code.forward_prop-returns",
+        DOCUMENT,
+        "The code: after forward_prop",
+        "code",
+        "'we returned not just our final predictions but also Z1, A2, and Z2'",
+        MODEL,
+        Returned(
+            ("A2", "Z1", "A2", "Z2"),  # the final predictions are A2
+            FORWARD_PROP_FIXED,
+            "forward_prop(W1, b1, W2, b2, X)",
+            lambda: setup_names(SETUP),
+            ("Z1", "A1", "Z2", "A2"),
+            prelude=RELU + SOFTMAX,
+        ),
+        corrected="not just our final predictions (A2) but also Z1, A1, and Z2",
+        corrected_check=Returned(
+            ("A2", "Z1", "A1", "Z2"),
+            FORWARD_PROP_FIXED,
+            "forward_prop(W1, b1, W2, b2, X)",
+            lambda: setup_names(SETUP),
+            ("Z1", "A1", "Z2", "A2"),
+            prelude=RELU + SOFTMAX,
         ),
     ),
     Entry(
@@ -871,7 +1006,10 @@ ENTRIES = (
         "one_hot_Y = np.zeros((Y.size, Y.max() + 1)) ... then, in a block of its own, return one_hot_Y",
         MODEL,
         grad(CODE, ("one_hot", ONE_HOT), ("one_hot_Y", "one_hot_Y = one_hot(Y)")),
-        corrected="indent `return one_hot_Y` into one_hot; width 10 (the classes), not Y.max() + 1",
+        corrected=(
+            f"indent `return one_hot_Y` into one_hot (the split block is {EXTRACTION}); and width "
+            "10 (the classes), not Y.max() + 1 (that one is the code's own: see the hazard)"
+        ),
         corrected_check=grad(
             CODE, ("one_hot", ONE_HOT_FIXED), ("one_hot_Y", "one_hot_Y = one_hot(Y)")
         ),
@@ -893,9 +1031,39 @@ ENTRIES = (
         "np.argmax(A2, 0)",
         MODEL,
         value(
-            "def get_predictions(A2):\n    return np.argmax(A2, 0)\n",
+            GET_PREDICTIONS,
             "get_predictions(A2)",
             lambda ns: _predictions(),
+        ),
+    ),
+    Entry(
+        "002.code.get_accuracy",
+        DOCUMENT,
+        "The code: get_accuracy",
+        "code",
+        "def get_accuracy(predictions, Y): ... then, in a block of its own and unindented, "
+        "print(predictions, Y); return np.sum(predictions == Y) / Y.size",
+        MODEL,
+        Value(
+            GET_ACCURACY,
+            "get_accuracy(get_predictions(A2), labels)",
+            _accuracy,
+            accuracy_names,
+            prelude=GET_PREDICTIONS,
+            what="accuracy",
+            label="get_accuracy",
+        ),
+        corrected=(
+            f"indent the body into get_accuracy (the split block is {EXTRACTION}, like one_hot's)"
+        ),
+        corrected_check=Value(
+            GET_ACCURACY_INDENTED,
+            "get_accuracy(get_predictions(A2), labels)",
+            _accuracy,
+            accuracy_names,
+            prelude=GET_PREDICTIONS,
+            what="accuracy",
+            label="get_accuracy",
         ),
     ),
     # ----- numerical hazards ---------------------------------------------------------------------

@@ -66,6 +66,17 @@ def big_logits() -> dict:
     return {"np": np, "z": 200 * np.array([1.3, 5.1, 2.2, 0.7])}
 
 
+def data_shapes() -> dict:
+    """The input batch with the examples as rows (003's X before the transpose), and as columns."""
+    X = inputs(SETUP).X
+    return {
+        "X^T, examples x^{(1)} ... x^{(n)} as rows (n = 784, as in 002)": X.T.shape,
+        "X, examples x^{(1)} ... x^{(n)} as columns (n = 784, as in 002)": X.shape,
+        "X^T, examples x^{(1)} ... x^{(m)} as rows": X.T.shape,
+        "X = A^{[0]}, examples x^{(1)} ... x^{(m)} as columns": X.shape,
+    }
+
+
 def a0_shape() -> dict:
     """The shape of the stated model's input batch."""
     return {"A0": inputs(SETUP).X.shape}
@@ -74,6 +85,37 @@ def a0_shape() -> dict:
 BACK_PROP = "Back Prop"
 
 ENTRIES = (
+    Entry(
+        "003.data.X-examples",
+        DOCUMENT,
+        "The data (before Forward Prop)",
+        "shape",
+        "X = [x^{(1)} ... x^{(n)}]^T = [x^{(1)} x^{(2)} ... x^{(n)}] (one example a row, then a "
+        "column)",
+        MODEL,
+        # 003 never defines n; in 002, which 003 retells, n = 784 counts the features
+        Shapes(
+            (
+                ("X^T, examples x^{(1)} ... x^{(n)} as rows (n = 784, as in 002)", (784, 784)),
+                ("X, examples x^{(1)} ... x^{(n)} as columns (n = 784, as in 002)", (784, 784)),
+            ),
+            data_shapes,
+            SETUP.m,
+        ),
+        corrected=(
+            "X = [x^{(1)} ... x^{(m)}]^T: the examples run to x^{(m)}, as A^{[0]} = X (784 × m) "
+            "says two steps later; 003 never defines n, which in 002 (whose notebook 003 retells) "
+            "counts the 784 features"
+        ),
+        corrected_check=Shapes(
+            (
+                ("X^T, examples x^{(1)} ... x^{(m)} as rows", ("m", 784)),
+                ("X = A^{[0]}, examples x^{(1)} ... x^{(m)} as columns", (784, "m")),
+            ),
+            data_shapes,
+            SETUP.m,
+        ),
+    ),
     Entry(
         "003.forward.A0",
         DOCUMENT,
@@ -213,8 +255,20 @@ ENTRIES = (
         "derivative",
         "db^{[2]}: 'This is the average of the absolute error'",
         MODEL,
-        grad(("db2", "db2 = 1 / m * np.sum(np.abs(dz2), axis=1, keepdims=True)")),
-        corrected="the average of the (signed) error over the examples, per output unit",
+        Statement(
+            (
+                (
+                    "read as 1/m Σ |dz^{[2]}| over the examples: the absolute value throws away the "
+                    "sign of each example's error",
+                    grad(("db2", "db2 = 1 / m * np.sum(np.abs(dz2), axis=1, keepdims=True)")),
+                ),
+            )
+        ),
+        corrected=(
+            "the average of the (signed) error over the examples, per output unit: "
+            "db^{[2]} = 1/m Σ dz^{[2]} (averaged as absolute values every entry is ≥ 0, so gradient "
+            "descent could only ever lower the bias)"
+        ),
         corrected_check=grad(("db2", "db2 = 1 / m * np.sum(dz2, axis=1, keepdims=True)")),
     ),
     Entry(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handgrad.audit.checks import Backward, Descent, Gradient, Hazard, Value
+from handgrad.audit.checks import Backward, Descent, Gradient, Hazard, Statement, Value
 from handgrad.audit.common import names, setup_names
 from handgrad.audit.registry import Entry, Reading, Setup
 from handgrad.tolerances import close, relative_error, tolerance
@@ -158,8 +158,20 @@ ENTRIES = (
         "derivative",
         "db^2: 'This is the average of the absolute error'",
         MODEL,
-        grad(("db2", "db2 = 1 / m * np.sum(np.abs(dZ2), axis=1, keepdims=True)")),
-        corrected="the average of the (signed) error over the examples, per output unit",
+        Statement(
+            (
+                (
+                    "read as 1/m Σ |dZ^2| over the examples: the absolute value throws away the "
+                    "sign of each example's error",
+                    grad(("db2", "db2 = 1 / m * np.sum(np.abs(dZ2), axis=1, keepdims=True)")),
+                ),
+            )
+        ),
+        corrected=(
+            "the average of the (signed) error over the examples, per output unit: "
+            "db^2 = 1/m Σ dZ^2 (averaged as absolute values every entry is ≥ 0, so gradient "
+            "descent could only ever lower the bias)"
+        ),
         corrected_check=grad(("db2", "db2 = 1 / m * np.sum(dZ2, axis=1, keepdims=True)")),
     ),
     Entry(
