@@ -541,18 +541,20 @@ ROW_MAJOR = [
         r"""
         # 2 · Backprop for a batch, one example per row
 
-        This notebook derives the gradient of a whole batch at once, with matrices, in the notation
-        of document 000 (*MNIST Classification with Numpy and Backpropagation*). 000 stacks the
-        examples as the **rows** of the input: $X$ is $m \times n$ ($m$ examples, $n = 784$
-        pixels), and a layer computes
+        This notebook derives the gradient of a whole batch at once, with matrices, following
+        document 000 (*MNIST Classification with Numpy and Backpropagation*). 000 puts each example
+        in a **row** of the input (a batch is made *"by simply adding more rows to the input
+        matrix"*), and a layer computes
 
         $$a^L = \sigma(a^{L-1} w^L + b^L)$$
 
-        We write $A^l$ for the activations of layer $l$ for the whole batch ($m \times n_l$),
-        $Z^l = A^{l-1} W^l + b^l$ for the pre-activations, $W^l$ for the $n_{l-1} \times n_l$
-        weights and $b^l$ for the $1 \times n_l$ bias row, which is added to every example's row.
-        $A^0 = X$. The weights are the other way round from notebooks 1 and 3: there `W[j, k]`
-        joins unit $k$ of the layer below to unit $j$, here entry $(k, j)$ of $W^l$ does.
+        The rest of the notation is ours (000 uses $m$ and $n$ for the widths of layers $L-1$ and
+        $L$): $X$ is $m \times 784$, $m$ examples of 784 pixels, one per row. We write $A^l$ for
+        the activations of layer $l$ for the whole batch ($m \times n_l$), $Z^l = A^{l-1} W^l + b^l$
+        for the pre-activations, $W^l$ for the $n_{l-1} \times n_l$ weights and $b^l$ for the
+        $1 \times n_l$ bias row, which is added to every example's row. $A^0 = X$. The weights are
+        the other way round from notebooks 1 and 3: there `W[j, k]` joins unit $k$ of the layer
+        below to unit $j$, here entry $(k, j)$ of $W^l$ does.
 
         Each step: the equation, the code, then a check against JAX autodiff and finite differences.
         On the way we meet two slips in 000: its $(y - a)$, which has the wrong sign and lacks a
@@ -566,7 +568,7 @@ ROW_MAJOR = [
         "sigmoid-mse-row",
         "jax.nn.sigmoid",
         "jnp.sum((Y - A) ** 2) / m",
-        "000's MSE = (1/m) Σ (y - a^L)^2",
+        "000's MSE, read as (1/m) Σ_i ||y_i - a_i^L||^2",
         "Y.shape[0]",
     ),
     md(
@@ -619,8 +621,11 @@ ROW_MAJOR = [
         r"""
         ## The loss
 
-        000's mean squared error, $\text{MSE} = \frac{1}{m}\sum_{i=1}^{m} (y - a^L)^2$. With 10
-        outputs per example, the square is summed over the outputs too:
+        000 writes its mean squared error as $\text{MSE} = \frac{1}{m}\sum_i^m (y - a^L)^2$: the
+        summand has no $i$, and $m$ was the width of layer $L-1$ a few lines earlier. We read it as
+        the mean over the $m$ examples of each example's squared error, summed over its 10 outputs:
+
+        $$C = \frac{1}{m}\sum_{i=1}^{m} \lVert y_i - a^L_i \rVert^2$$
         """
     ),
     code(
@@ -820,8 +825,9 @@ COLUMN_MAJOR = [
         > **Three more slips, in passing.** 003 writes
         > $dw^{[2]} = \frac{1}{m} dz^{[2]} A^{[0]T}$; layer 2's weights multiply $A^{[1]}$, so it is
         > $A^{[1]T}$. 004 (a two-layer network like it, with ELU hidden units) writes
-        > $dZ^1 = W^2\text{.T} \ast dZ^1 \ast g'()$, with $dZ^1$ where $dZ^2$ belongs, and uses
-        > ELU's derivative ($1$ for $z > 0$, $\alpha e^z$ for $z \le 0$) without deriving it. 002's
+        > $dZ^1 = W^2\text{.T} \ast dZ^1 \ast g'()$, with $dZ^1$ where $dZ^2$ belongs, and a
+        > $g'()$ (*"the derivative of the activation function"*) with no argument, never written
+        > out: for its ELU it is $1$ for $z > 0$ and $\alpha e^z$ for $z \le 0$, at $Z^1$. 002's
         > worked loss, $J = -\log(y_4) = -\log(0.80) \approx 0.097$, means $\hat y_4$ and takes a
         > base-10 log; the natural log, which $dZ^{[2]} = A^{[2]} - Y$ assumes, gives $0.223$.
 
@@ -896,11 +902,12 @@ COLUMN_MAJOR = [
         r"""
         ## The loss
 
-        002's cross-entropy for one example is $J(\hat y, y) = -\sum_i y_i \log \hat y_i$ with
-        $\hat y = A^{[2]}$; over the batch it is the mean (that is where 002's $\frac{1}{m}$ comes
-        from):
+        002's cross-entropy for one example is $J(\hat y, y) = -\sum_{i=0}^{c} y_i \log \hat y_i$
+        with $\hat y = A^{[2]}$, $i$ running over the classes (002 never defines $c$: it must be the
+        last class, 9). Over the batch it is the mean (that is where 002's $\frac{1}{m}$ comes
+        from); with the examples indexed by $i$ and the classes by $k$:
 
-        $$J = -\frac{1}{m} \sum_{\text{examples}} \sum_{c=0}^{9} y_c \log \hat y_c$$
+        $$J = -\frac{1}{m} \sum_{i=1}^{m} \sum_{k=0}^{9} Y_{k,i} \log A^{[2]}_{k,i}$$
         """
     ),
     code(
