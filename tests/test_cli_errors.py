@@ -243,7 +243,7 @@ def test_bench_checks_the_data_directory_first(capsys, tmp_path):
 
 
 def test_audit_write_creates_its_directory_and_refuses_a_directory(capsys, tmp_path, monkeypatch):
-    from handgrad.commands import audit
+    from handgrad.audit import run as audit
 
     monkeypatch.setattr(audit, "timed_audit", lambda documents: ([], 0.0))  # no audit: a file
     target = tmp_path / "new" / "dir" / "ERRATA.md"
@@ -321,3 +321,11 @@ def test_ctrl_c_in_training_prints_where_the_checkpoint_is(capsys, monkeypatch):
     assert code == 130 and err == (
         "handgrad train: interrupted at step 7; the last good checkpoint is x (step 5)\n"
     )
+
+
+def test_building_the_command_line_does_not_import_jax():
+    # JAX takes about a second to import: `handgrad predict`, `train --help` and the rest of the
+    # commands that do not need the oracle should not pay for it
+    code = "import sys; from handgrad.cli import build_parser; build_parser(); print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from handgrad.audit.run import check_documents, render_markdown, timed_audit, to_json
 from handgrad.checkpoint import atomic_write
 
 
@@ -28,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the per-document tables (or JSON); exit 0 when the audit ran, errata or not."""
+    from handgrad.audit.run import check_documents, render_markdown, timed_audit, to_json  # JAX
+
     if args.write and Path(args.write).is_dir():
         raise ValueError(f"--write {args.write}: is a directory; give a file name, e.g. ERRATA.md")
     documents = check_documents(args.document)

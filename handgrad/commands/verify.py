@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from handgrad.verify import format_table, rows_to_json, verify
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `handgrad verify`."""
@@ -23,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     from handgrad import data
+    from handgrad.verify import format_table, rows_to_json, verify  # JAX: imported when run
 
     images = len(data.load("mnist", "train", args.data_dir).labels)  # the batch is drawn from these
     if args.batch_size > images:
