@@ -138,6 +138,7 @@ EXPECTED_IDS = {
         "003.hazard.softmax-overflow",
     ],
     "004": [
+        "004.forward.in-words",  # "during forward propagation, the neural network ... learns"
         "004.forward.Z1",
         "004.forward.A1",
         "004.forward.Z2",
@@ -275,6 +276,7 @@ KNOWN_ERRATA = {
     "004.backprop.db2-in-words": ("wrong", "the absolute value throws away the sign"),
     "004.backprop.dZ1": ("wrong", "dZ1 is used on the right of its own definition"),
     "004.update.in-words": ("wrong", "the rule changes W1, b1, W2, b2; alpha stays as it is"),
+    "004.forward.in-words": ("wrong", "forward propagation changes nothing"),
 }
 
 EXCEPTIONS = {

@@ -401,15 +401,17 @@ class Descent:
 
     Gradient descent lowers the loss by alpha ||g||^2 to first order: the check measures
     (C(p) - C(p_new)) / (alpha ||g||^2), which is 1 for p := p - alpha dC/dp. With `updates`, the
-    names a text says the rule updates, the check is instead whether the rule changes exactly those
-    (of the parameters and alpha).
+    names a text says the code updates (none: `()`), the check is instead whether the code changes
+    exactly those (of the parameters and alpha); `what` names the code in the outcome. The code
+    also sees the batch (X, A0, Y), for a forward pass said to learn.
     """
 
     code: str
     setup: Setup
     names: str = "d{key}"  # the document's name of dC/dp: "d{key}" (dW1, db1), "d{lower}" (dw1)
     alpha: float = 1e-4
-    updates: tuple[str, ...] = ()
+    updates: tuple[str, ...] | None = None
+    what: str = "the rule"
 
     def __call__(self) -> Outcome:
         from handgrad.formulations import loss
@@ -417,6 +419,7 @@ class Descent:
         inp = inputs(self.setup)
         g = reference.jax_gradients(inp.model, inp.params, inp.X, inp.Y)
         ns = {k: v.copy() for k, v in inp.params.items()} | {"alpha": self.alpha}
+        ns |= {"X": inp.X.copy(), "A0": inp.X.copy(), "Y": inp.Y.copy()}
         for k, v in g.items():
             ns[self.names.format(key=k, lower=k.lower(), upper=k.upper())] = v
         try:
@@ -427,11 +430,12 @@ class Descent:
                 return Outcome("wrong", slip, exception_text(error))
             return Outcome("not executable", "the code raises", exception_text(error))
         new = {k: ns[k] for k in inp.params}
-        if self.updates:
+        if self.updates is not None:
             changed = [k for k in inp.params if not np.array_equal(new[k], inp.params[k])]
             changed += ["alpha"] if ns["alpha"] != self.alpha else []
-            text = f"the rule changes {', '.join(changed) or 'nothing'}"
-            text += "; alpha stays as it is" if "alpha" not in changed else ""
+            text = f"{self.what} changes {', '.join(changed) or 'nothing'}"
+            if "alpha" in self.code and "alpha" not in changed:
+                text += "; alpha stays as it is"
             if set(changed) == set(self.updates):
                 return Outcome("correct", "", text, {"changed": changed})
             return Outcome("wrong", text, text, {"changed": changed})

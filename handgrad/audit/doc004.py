@@ -72,10 +72,35 @@ UPDATE = (
     "W1 = W1 - alpha * dW1\nb1 = b1 - alpha * db1\nW2 = W2 - alpha * dW2\nb2 = b2 - alpha * db2"
 )
 
+# 004's forward propagation, in its names (ELU with alpha = 1, softmax over each column)
+FORWARD_PASS = (
+    "Z1 = W1 @ A0 + b1\n"
+    "A1 = np.where(Z1 > 0, Z1, np.exp(np.minimum(Z1, 0)) - 1)\n"
+    "Z2 = W2 @ A1 + b2\n"
+    "A2 = np.exp(Z2) / np.sum(np.exp(Z2), axis=0, keepdims=True)"
+)
+
 FORWARD = "Forward Propagation"
 BACKWARD = "Backward Propagation"
 
 ENTRIES = (
+    Entry(
+        "004.forward.in-words",
+        DOCUMENT,
+        FORWARD,
+        "forward",
+        "'During forward propagation, the neural network takes images and learns to create "
+        "predictions out of them'",
+        MODEL,
+        # to learn is to change the parameters: forward propagation, run, changes none of them
+        Descent(FORWARD_PASS, SETUP, updates=("W1", "b1", "W2", "b2"), what="forward propagation"),
+        corrected=(
+            "during forward propagation the network creates predictions from the images with the "
+            "parameters it has; it learns (W and b change) only in the update that follows "
+            "backward propagation"
+        ),
+        corrected_check=Descent(FORWARD_PASS, SETUP, updates=(), what="forward propagation"),
+    ),
     Entry(
         "004.forward.Z1",
         DOCUMENT,
