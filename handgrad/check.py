@@ -5,8 +5,9 @@
 1. The problem: parameters drawn from `seed` (`init_params`, "normal"), a batch of MNIST training
    images when n_0 = 784 and the data is there (random inputs otherwise), Y one-hot; all in the
    model's layout and in `dtype`. Or the caller's own params, X, Y.
-2. `grad_fn(params, X, Y)` on copies; a dict keyed like the parameters or a tuple (dW1, db1, ...).
-   An exception is verdict "error" with its type, message and line in the user's file.
+2. `grad_fn(params, X, Y)` on copies (a note says which params it changed in place); a dict keyed
+   like the parameters or a tuple or list (dW1, db1, ...). An exception is verdict "error" with
+   its type, message and line in the user's file.
 3. The oracle: `jax.grad` of the model's loss (or of the caller's JAX-traceable `loss`) in float64
    at the same, dtype-rounded, values (compiled in a thread while the batch is read). Every entry
    is compared within the tolerance table's "autodiff" bound for `dtype`, plus the rounding that
@@ -30,6 +31,7 @@ checks, models other than `handgrad.models.Model`, gradients of anything but the
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import inspect
 import math
@@ -321,13 +323,17 @@ def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list
         rows = rng.permutation(len(images.labels))[:m]
         X = np.asarray(images.images[rows], np.float64) / 255.0
         labels = images.labels[rows] if nL == 10 else rng.integers(0, nL, m)
-        source = f"{m} MNIST training images" + ("" if nL == 10 else ", random labels")
+        source = f"{m} MNIST training image{_s(m)}" + ("" if nL == 10 else ", random labels")
     else:
         X = rng.uniform(0.0, 1.0, (m, n0)) if n0 == 784 else rng.standard_normal((m, n0))
         labels = rng.integers(0, nL, m)
-        source = f"{m} random inputs"
+        source = f"{m} random input{_s(m)}"
     Y = data.one_hot(labels, nL, model.layout)
     return data.to_layout(X, model.layout), Y, source
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def _mnist(data_dir, notes: list[str]):
@@ -358,7 +364,13 @@ def _mnist(data_dir, notes: list[str]):
 
 def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Params | None:
     """grad_fn's gradients on the problem, parsed; None with report.verdict "error" if it failed."""
-    out, error = _call(grad_fn, problem)
+    out, error, modified = _call(grad_fn, problem)
+    if modified:
+        names = ", ".join(f"params[{k!r}]" for k in modified)
+        report.notes.append(
+            f"your function modified {names} in place (here a copy; in a training loop that "
+            "updates the parameters, they would be updated twice)"
+        )
     received = None
     if error is None:
         received, error, notes = as_gradients(out, problem.model.param_shapes())
@@ -376,9 +388,24 @@ def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Param
     return received
 
 
-def _call(grad_fn: Callable, problem: Problem) -> tuple[object, str | None]:
-    """(grad_fn's result, None), or (None, what it raised and where)."""
+def _call(grad_fn: Callable, problem: Problem) -> tuple[object, str | None, list[str]]:
+    """(grad_fn's result, None) or (None, what it raised and where), and the keys of the params
+    it changed (in place, or in the dict it was given)."""
     params = {k: v.copy() for k, v in problem.params.items()}
+    out, error = _call_with(grad_fn, problem, params)
+    modified = [k for k, v in problem.params.items() if not _unchanged(params.get(k), v)]
+    return out, error, modified
+
+
+def _unchanged(after: object, before: np.ndarray) -> bool:
+    try:
+        return np.array_equal(np.asarray(after), before, equal_nan=True)
+    except (TypeError, ValueError):
+        return False
+
+
+def _call_with(grad_fn: Callable, problem: Problem, params: Params) -> tuple[object, str | None]:
+    """(grad_fn(params, X, Y), None), or (None, what it raised and where)."""
     try:
         signature = inspect.signature(grad_fn)
         signature.bind(params, problem.X, problem.Y)
@@ -440,7 +467,8 @@ def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | 
             found[key] = out[names[0]] if names else None
         extra = sorted(str(k) for k in out if str(k) not in keys and str(k)[1:] not in keys)
         if extra:
-            notes.append(f"ignored returned keys {extra}")
+            meant = _meant(extra, [k for k in keys if found[k] is None])
+            notes.append(f"ignored returned keys {extra}" + meant)
     elif isinstance(out, tuple | list):
         if len(out) != len(keys):
             return {}, f"returned {len(out)} values; expected {len(keys)}: ({order})", notes
@@ -449,6 +477,18 @@ def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | 
         what = type(out).__name__
         return {}, f"returned {what}; expected a dict keyed like the parameters or ({order})", notes
     return found, None, notes
+
+
+def _meant(extra: list[str], missing: list[str]) -> str:
+    """ "; did you mean dW1 for 'dw1'? ...": a missing key that an ignored one differs from only in
+    case or by a near miss (document 003's dw1; keys are W1 or dW1)."""
+    said = []
+    for key in missing:
+        near = [e for e in extra if e.lower() in (key.lower(), "d" + key.lower())]
+        near = near or difflib.get_close_matches("d" + key, extra, n=1, cutoff=0.75)
+        if near:
+            said.append(f"d{key} for {near[0]!r}")
+    return f"; did you mean {', '.join(said)}? (keys are W1 or dW1, ...)" if said else ""
 
 
 def _not_numeric(value: object) -> str:

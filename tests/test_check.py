@@ -533,6 +533,37 @@ def test_what_the_function_returns(returned, verdict, words):
     assert words in (report.error or "") + str(report)
 
 
+def test_a_key_in_the_wrong_case_is_suggested():
+    """Document 003 writes dw1, db1, ...: they were 'missing', the note only 'ignored'."""
+
+    def lowercase(params, X, Y):
+        return {"d" + k.lower(): v for k, v in gradients(SMALL, params, X, Y).items()}
+
+    report = check_gradients(lowercase, SMALL)
+    assert report.parameters["W1"].diagnosis.detail.startswith("missing"), str(report)
+    assert any("did you mean dW1 for 'dw1', dW2 for 'dw2'?" in n for n in report.notes), report
+
+
+def test_a_function_that_updates_params_in_place_is_told():
+    """A training-loop habit: the right gradients, and params stepped in place (a student
+    simulation's b12b passed silently: the checker hands over copies)."""
+
+    def step_too(params, X, Y):
+        g = gradients(SMALL, params, X, Y)
+        params["W1"] -= 0.1 * g["W1"]
+        return g
+
+    report = check_gradients(step_too, SMALL)
+    assert report.verdict == "pass", str(report)
+    assert any("modified params['W1'] in place" in n for n in report.notes), report.notes
+    assert not any("in place" in n for n in check_gradients(mutants.doc002, SMALL).notes)
+
+
+def test_the_title_counts_one_example_in_the_singular():
+    report = check_gradients(mutants.doc002, SMALL, batch_size=1)
+    assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
+
+
 def test_an_exception_is_reported_with_its_type_message_and_line():
     def grad_fn(params, X, Y):
         return {"W1": params["W1"] * 0, "b1": params["nope"]}

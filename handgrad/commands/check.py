@@ -1,6 +1,7 @@
 """`handgrad check PATH.py:FUNCTION --model NAME`: verify your own hand-written gradient function.
 
-FUNCTION(params, X, Y) returns a dict keyed like the parameters or a tuple (dW1, db1, dW2, ...).
+FUNCTION(params, X, Y) returns a dict keyed like the parameters or a tuple or list
+(dW1, db1, dW2, ...).
 Exit status: 0 every gradient is right (also when inconclusive: not shown wrong, see the notes);
 1 a gradient is wrong, has the wrong shape, is non-finite, or FUNCTION raised; 2 the check could not
 run (no such file or function, unknown model, bad option), with one line on stderr.
