@@ -15,9 +15,9 @@ Kinds, tried in this order (the first that fits wins):
 - `weight-decay`: received = true + c W: an L2 term's lambda W missing (c = -lambda), extra, or
   with another lambda than the loss's (the factor is c).
 - `unexplained`: none fits. The hint then says which known bug reproduces the received values, when
-  one does (`variant_gradients`: a left-out activation derivative, ReLU's derivative used for ELU,
-  another layer's activation, another parameter's gradient), and the checker adds which layer,
-  counting from the output, is the first wrong one.
+  one does (`variant_gradients`: a left-out or misplaced activation derivative, another layer's
+  W or A, a softmax derivative multiplied into cross-entropy's delta, ...), and the checker adds
+  which layer, counting from the output, is the first wrong one.
 
 Non-goals: combinations of two bugs in one tensor, guessing at shapes that do not broadcast.
 """
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handgrad import column_major
+from handgrad.activations import sigmoid, softmax
 from handgrad.models import Model, Params, transpose_params
 from handgrad.tolerances import Tolerance
 
@@ -350,10 +351,10 @@ def _explain(key, g, a, tol, truth, variants) -> str:
         alt = grads.get(key)
         if alt is not None and alt.shape == g.shape and not _close(alt, a, tol):
             if _close(g, alt, tol):
-                return f"no simple pattern fits, but it matches the gradient with {hint}"
+                return f"it matches the gradient with {hint}"
     for other, t in (truth or {}).items():
         if other != key and t.shape == g.shape and not _close(t, a, tol) and _close(g, t, tol):
-            return f"no simple pattern fits, but it equals the right d{other} (off by a layer?)"
+            return f"it equals the right d{other} (off by a layer?)"
     return "no simple pattern fits"
 
 
@@ -368,9 +369,11 @@ def _backprop(
     local: Mapping[int, np.ndarray] | None = None,
     source: Mapping[int, np.ndarray] | None = None,
     delta: np.ndarray | None = None,
+    weights: Mapping[int, np.ndarray] | None = None,
 ) -> Params:
-    """Column-layout backprop with g'(Z^k) replaced by local[k], A^(l-1) in dW^l by source[l]."""
-    local, source = local or {}, source or {}
+    """Column-layout backprop with g'(Z^k) replaced by local[k], A^(l-1) in dW^l by source[l],
+    W^l in dZ^(l-1) = W^lᵀ dZ^l * g'(Z^(l-1)) by weights[l], dZ^L by delta."""
+    local, source, weights = local or {}, source or {}, weights or {}
     L, m = model.depth, Y.shape[1]
     dZ = model.loss.delta(cache[f"Z{L}"], Y, 0, m) if delta is None else delta
     grads = {}
@@ -379,8 +382,78 @@ def _backprop(
         grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
         if l > 1:
             d = local.get(l - 1, model.activation.f_prime(cache[f"Z{l - 1}"]))
-            dZ = (params[f"W{l}"].T @ dZ) * d
+            dZ = (weights.get(l, params[f"W{l}"]).T @ dZ) * d
     return grads
+
+
+def _hidden_bugs(model: Model, params: Params, cache: Mapping[str, np.ndarray]) -> list:
+    """[(what, change)]: the known slips of the hidden layers' backprop."""
+    g, L = model.activation, model.depth
+    Z = {k: cache[f"Z{k}"] for k in range(1, L + 1)}
+    bugs: list[tuple[str, dict]] = []
+    for k in range(1, L):
+        bugs.append((f"the activation derivative g'(Z{k}) left out", {"local": {k: 1.0}}))
+        bugs.append((f"g(Z{k}) used where g'(Z{k}) belongs", {"local": {k: g.f(Z[k])}}))
+        if model.hidden == "elu":
+            relu_prime = {"local": {k: (Z[k] > 0).astype(float)}}
+            bugs.append((f"ReLU's derivative (Z{k} > 0) used for ELU's", relu_prime))
+            A = cache[f"A{k}"]
+            no_alpha = {"local": {k: np.where(Z[k] > 0, 1.0, A)}}
+            bugs.append(
+                (
+                    f"ELU' from A without + alpha: A{k} where A{k} + alpha belongs (Z{k} <= 0)",
+                    no_alpha,
+                )
+            )
+        bugs.append(
+            (f"g'(A{k}) used where g'(Z{k}) belongs", {"local": {k: g.f_prime(cache[f"A{k}"])}})
+        )
+        for j in range(1, L + 1):
+            if j != k and Z[j].shape == Z[k].shape:
+                d = g.f_prime(Z[j])
+                bugs.append((f"g'(Z{j}) used where g'(Z{k}) belongs", {"local": {k: d}}))
+    for l in range(2, L + 1):  # dZ^(l-1) = W^lᵀ dZ^l * g'(Z^(l-1))
+        W = params[f"W{l}"]
+        for j in range(1, L + 1):
+            if j != l and params[f"W{j}"].shape == W.shape:
+                where = f"W{j} used where W{l} belongs in dZ{l - 1}"
+                bugs.append((where, {"weights": {l: params[f"W{j}"]}}))
+        if W.shape[0] == W.shape[1]:
+            bugs.append((f"W{l} not transposed in dZ{l - 1}", {"weights": {l: W.T}}))
+    for l in range(1, L + 1):
+        for j in range(0, L + 1):
+            if j != l - 1:
+                A = cache[f"A{j}"]
+                bugs.append((f"A{j} used in dW{l} where A{l - 1} belongs", {"source": {l: A}}))
+    return bugs
+
+
+def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -> list:
+    """[(what, change)]: the known slips of the output delta dZ^L (column layout)."""
+    L, m = model.depth, Y.shape[1]
+    A, Z = cache[f"A{L}"], cache[f"Z{L}"]
+    if model.output == "mse":
+        return [
+            (f"sigma'(Z{L}) left out of dZ{L}", {"delta": (2 / m) * (A - Y)}),
+            (
+                f"sigma'(A{L}) used where sigma'(Z{L}) belongs in dZ{L}",
+                {"delta": (2 / m) * (A - Y) * sigmoid.f_prime(A)},
+            ),
+        ]
+    fused = f"with cross-entropy dZ{L} = A{L} - Y already holds softmax's derivative"
+    batch, classes = ("1", "0") if model.layout == "column" else ("0", "1")
+    return [
+        (f"A{L}(1 - A{L}) multiplied into dZ{L}: {fused}", {"delta": (A - Y) * A * (1 - A) / m}),
+        (
+            f"dZ{L} = -Y/A{L} * A{L}(1 - A{L}), the diagonal of softmax's Jacobian only: {fused}",
+            {"delta": -Y * (1 - A) / m},
+        ),
+        (
+            f"softmax normalised over the batch (axis={batch}) instead of the classes "
+            f"(axis={classes})",
+            {"delta": (softmax(Z, 1) - Y) / m},
+        ),
+    ]
 
 
 def variant_gradients(
@@ -392,31 +465,7 @@ def variant_gradients(
         params, X, Y = transpose_params(params), X.T, Y.T
     with np.errstate(all="ignore"):
         cache = column_major.forward(col, params, X)
-        g, L = col.activation, model.depth
-        Z = {k: cache[f"Z{k}"] for k in range(1, L + 1)}
-        bugs: list[tuple[str, dict]] = []
-        for k in range(1, L):
-            bugs.append((f"the activation derivative g'(Z{k}) left out", {"local": {k: 1.0}}))
-            bugs.append((f"g(Z{k}) used where g'(Z{k}) belongs", {"local": {k: g.f(Z[k])}}))
-            if model.hidden == "elu":
-                relu_prime = {"local": {k: (Z[k] > 0).astype(float)}}
-                bugs.append((f"ReLU's derivative (Z{k} > 0) used for ELU's", relu_prime))
-            bugs.append(
-                (f"g'(A{k}) used where g'(Z{k}) belongs", {"local": {k: g.f_prime(cache[f"A{k}"])}})
-            )
-            for j in range(1, L + 1):
-                if j != k and Z[j].shape == Z[k].shape:
-                    d = g.f_prime(Z[j])
-                    bugs.append((f"g'(Z{j}) used where g'(Z{k}) belongs", {"local": {k: d}}))
-        for l in range(1, L + 1):
-            for j in range(0, L + 1):
-                A = cache[f"A{j}"]
-                if j != l - 1 and A.shape == cache[f"A{l - 1}"].shape:
-                    bugs.append((f"A{j} used in dW{l} where A{l - 1} belongs", {"source": {l: A}}))
-        if model.output == "mse":
-            m = Y.shape[1]
-            no_prime = (2 / m) * (cache[f"A{L}"] - Y)
-            bugs.append((f"sigma'(Z{L}) left out of dZ{L}", {"delta": no_prime}))
+        bugs = _hidden_bugs(col, params, cache) + _output_bugs(model, cache, Y)
         out = []
         for hint, change in bugs:
             grads = _backprop(col, params, cache, Y, **change)
@@ -424,17 +473,22 @@ def variant_gradients(
     return out
 
 
-def layer_hint(model: Model, l: int) -> str:
-    """Where to look when layer l is, counting from the output, the first wrong one."""
+def layer_hint(model: Model, l: int, bias_only: bool = False) -> str:
+    """Where to look when layer l is, counting from the output, the first wrong one (`bias_only`:
+    dW^l is right, so dZ^l is, and only db^l is wrong)."""
     L, col = model.depth, model.layout == "column"
+    first = f"the first wrong layer from the output is {l}"
+    if bias_only:
+        axis = 1 if col else 0
+        return (
+            f"{first}, but dW{l} is right, so dZ{l} is: look at db{l} itself (dZ{l} summed over "
+            f"the batch, axis={axis}, keepdims=True; its 1/m; a term only db{l} has)"
+        )
     if l == L:
         dW = f"dZ{L} A{L - 1}ᵀ" if col else f"A{L - 1}ᵀ dZ{L}"
         return (
-            f"the first wrong layer from the output is {L}, the output layer: look at dZ{L} "
+            f"{first}, the output layer: look at dZ{L} "
             f"(the loss's delta, with its 1/m) and dW{L} = {dW}"
         )
     dZ = f"W{l + 1}ᵀ dZ{l + 1} * g'(Z{l})" if col else f"dZ{l + 1} W{l + 1}ᵀ * g'(Z{l})"
-    return (
-        f"the first wrong layer from the output is {l}: layer {l + 1} is right, so dZ{l + 1} is; "
-        f"look at dZ{l} = {dZ}"
-    )
+    return f"{first}: layer {l + 1} is right, so dZ{l + 1} is; look at dZ{l} = {dZ}"

@@ -62,6 +62,8 @@ def _doc000(params, X, Y, bug=None):
     delta2 = dC_da2 * sigmoid_prime(z2)
     if bug == "no-output-prime":
         delta2 = dC_da2
+    if bug == "output-prime-of-A":
+        delta2 = dC_da2 * sigmoid_prime(a2)  # a2 where z2 belongs
     dW2 = a1.T @ delta2
     db2 = delta2.sum(axis=0, keepdims=True)
     if bug == "wrong-axis-row":
@@ -93,6 +95,8 @@ def _doc001(params, X, Y, bug=None):
     dZ1 = W2.T @ dZ2 * sigmoid_prime(Z1)
     if bug == "no-prime":
         dZ1 = W2.T @ dZ2
+    if bug == "not-transposed":
+        dZ1 = W2 @ dZ2 * sigmoid_prime(Z1)  # W2 is 16 x 16: it runs
     dW3 = dZ3 @ A2.T
     dW2 = dZ2 @ A1.T
     if bug == "transpose":
@@ -112,7 +116,13 @@ def _doc002(params, X, Y, bug=None):
     A1 = ReLU(Z1)
     Z2 = W2.dot(A1) + b2
     A2 = softmax(Z2)
+    if bug == "softmax-over-batch":
+        A2 = np.exp(Z2 - Z2.max()) / np.exp(Z2 - Z2.max()).sum(axis=1, keepdims=True)
     dZ2 = A2 - Y
+    if bug == "softmax-prime":
+        dZ2 = (A2 - Y) * A2 * (1 - A2)  # softmax's "derivative" as if it were sigmoid's
+    if bug == "diagonal-jacobian":
+        dZ2 = (-Y / A2) * A2 * (1 - A2)  # dJ/dA2 times the diagonal of softmax's Jacobian
     if bug == "sign":
         dZ2 = Y - A2
     if bug == "over-m":
@@ -171,6 +181,8 @@ def _doc004(params, X, Y, bug=None):
     dZ1 = W2.T.dot(dZ2) * ELU_deriv(Z1)
     if bug == "relu-for-elu":
         dZ1 = W2.T.dot(dZ2) * ReLU_deriv(Z1)
+    if bug == "elu-prime-no-alpha":
+        dZ1 = W2.T.dot(dZ2) * np.where(Z1 > 0, 1.0, A1)  # ELU' from A: A1 + alpha
     if bug == "activation-not-derivative":
         dZ1 = W2.T.dot(dZ2) * ELU(Z1)
     dW1 = 1 / m * dZ1.dot(X.T)
@@ -263,6 +275,14 @@ MUTANTS = [
         first_wrong_layer=2,
     ),
     Mutant("wrong_axis_row_000", _ROW, "wrong-axis-row", {"b2": "wrong-axis", "W1": None}),
+    Mutant(
+        "output_prime_of_A_000",
+        _ROW,
+        "output-prime-of-A",
+        {"*": "unexplained"},
+        hint="sigma'(A2) used where sigma'(Z2) belongs in dZ2",
+        first_wrong_layer=2,
+    ),
     Mutant("raises_000", _ROW, "raises", {}),
     # document 001, column layout, 784-16-16-10
     Mutant("double_001", _COL3, "double", {"*": "scale"}, "2"),
@@ -280,6 +300,14 @@ MUTANTS = [
         "no-prime",
         {"W1": "unexplained", "b1": "unexplained", "W2": None, "W3": None},
         hint="g'(Z1) left out",
+        first_wrong_layer=1,
+    ),
+    Mutant(
+        "not_transposed_001",
+        _COL3,
+        "not-transposed",
+        {"W1": "unexplained", "b1": "unexplained", "W2": None, "b2": None},
+        hint="W2 not transposed in dZ1",
         first_wrong_layer=1,
     ),
     Mutant("transpose_001", _COL3, "transpose", {"W2": "transpose", "W1": None, "b2": None}),
@@ -330,6 +358,30 @@ MUTANTS = [
     Mutant("zero_002", _RELU, "zero", {"b1": "zero", "W1": None}),
     Mutant("decay_002", _RELU, "decay", {"W1": "weight-decay", "W2": "weight-decay", "b1": None}),
     Mutant("order_002", _RELU, "order", {"b1": "shape", "W2": "shape", "W1": None}),
+    Mutant(
+        "softmax_prime_002",
+        _RELU,
+        "softmax-prime",
+        {"*": "unexplained"},
+        hint="A2(1 - A2) multiplied into dZ2",
+        first_wrong_layer=2,
+    ),
+    Mutant(
+        "diagonal_jacobian_002",
+        _RELU,
+        "diagonal-jacobian",
+        {"*": "unexplained"},
+        hint="the diagonal of softmax's Jacobian only",
+        first_wrong_layer=2,
+    ),
+    Mutant(
+        "softmax_over_batch_002",
+        _RELU,
+        "softmax-over-batch",
+        {"*": "unexplained"},
+        hint="softmax normalised over the batch (axis=1) instead of the classes (axis=0)",
+        first_wrong_layer=2,
+    ),
     # document 004, ELU + softmax
     Mutant(
         "relu_for_elu_004",
@@ -337,6 +389,14 @@ MUTANTS = [
         "relu-for-elu",
         _UNEXPLAINED_1,
         hint="ReLU's derivative (Z1 > 0) used for ELU's",
+        first_wrong_layer=1,
+    ),
+    Mutant(
+        "elu_prime_no_alpha_004",
+        _ELU,
+        "elu-prime-no-alpha",
+        _UNEXPLAINED_1,
+        hint="ELU' from A without + alpha",
         first_wrong_layer=1,
     ),
     Mutant("double_004", _ELU, "double", {"*": "scale"}, "2"),

@@ -713,6 +713,21 @@ def test_shapes_are_diagnosed():
     assert "the shape of b1" in detail("W2", (10, 1)).detail  # (10, 1) does not stand for W2
 
 
+def test_a_square_networks_other_weight_in_dZ_is_named():
+    """W1 where W2 belongs in dZ1 = W2ᵀ dZ2 * g'(Z1), both 4 x 4 (a student simulation's b09)."""
+    model = Model("relu", "softmax", "column", (4, 4, 4))
+
+    def w1_for_w2(params, X, Y):
+        g, dZ2 = gradients(model, params, X, Y), backward(model, params, X, Y)["dZ2"]
+        dZ1 = (params["W1"].T @ dZ2) * (params["W1"] @ X + params["b1"] > 0)
+        return {**g, "W1": dZ1 @ X.T, "b1": dZ1.sum(axis=1, keepdims=True)}
+
+    report = check_gradients(w1_for_w2, model)
+    for key in ("W1", "b1"):
+        detail = report.parameters[key].diagnosis.detail
+        assert detail.startswith("it matches the gradient with W1 used where W2 belongs in dZ1")
+
+
 def test_a_softmax_output_bias_summed_over_the_classes_is_zero_and_says_why():
     """Each example's A - Y sums to 0, so db2 summed over the classes is all zeros (a reviewer read
     only 'never computed?')."""
