@@ -907,6 +907,7 @@ def _judge_by_autodiff(
                 output=model.output if with_model_loss else "",
                 slack=float(np.max(rounding[key], initial=0.0)),
                 param=problem.p64[key],
+                sizes=model.sizes,
             )
             if report.diagnosis.kind == "unexplained" and with_model_loss:
                 report.diagnosis = _units_summed(problem, key, gk) or report.diagnosis
@@ -1064,6 +1065,7 @@ def _judge_by_differences(
                 broadcast_from=broadcast.get(key),
                 batch_axis=1 if model.layout == "column" else 0,
                 slack=float(np.max(rounding[key][idx], initial=0.0)),
+                sizes=model.sizes,
             )
         elif doubt:
             report.verdict = "fail"
@@ -1175,7 +1177,8 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
     if report.verdict == "fail":
         wrong = [int(k[1:]) for k, p in report.parameters.items() if p.verdict == "fail"]
         report.first_wrong_layer = max(wrong)
-        hint = layer_hint(model, report.first_wrong_layer)
+        l = report.first_wrong_layer
+        hint = layer_hint(model, l, bias_only=report.parameters[f"W{l}"].verdict == "pass")
         for p in report.parameters.values():
             if p.diagnosis.kind == "unexplained":
                 p.diagnosis.detail += f"; {hint}"

@@ -3,17 +3,19 @@
 Kinds, tried in this order (the first that fits wins):
 
 - `shape`: the received array cannot stand for the expected one (transposed shape, reduced shape,
-  another parameter's shape). A scalar or a row that *broadcasts* to the expected shape is judged
-  by its values instead: that is document 002's `np.sum(dZ)`, a `wrong-axis` reduction.
+  np.outer's (m n_l, m n_(l-1)), another parameter's shape). A scalar or a row that *broadcasts*
+  to the expected shape is judged by its values instead: that is document 002's `np.sum(dZ)`, a
+  `wrong-axis` reduction.
 - `non-finite`: NaN or inf entries.
 - `wrong-axis`: one number broadcast over the parameter (a sum over every axis), or a bias with one
   entry per example (a sum over the units); then `zero`: all zeros where the true gradient is
   not; then `wrong-axis` again for an array whose entries are all one number.
 - `sign`, `scale`: received = c * true, c fitted by least squares, the residual within tolerance;
-  c = -1 is `sign`, any other c is `scale`, named when recognisable (m, 1/m, 2, 1/2, -m/2, ...).
+  c = -1 is `sign`, any other c is `scale`, named when recognisable (m, 1/m, 2, 1/2, -m/2, ...,
+  and sizes where m belongs: 1/n_L, a mean over the outputs too; m/n_0, m from the wrong axis).
 - `transpose`: a square parameter whose received gradient is the true one transposed.
-- `weight-decay`: received = true + c W: an L2 term's lambda W missing (c = -lambda), extra, or
-  with another lambda than the loss's (the factor is c).
+- `weight-decay`: received = true + c W (or c b): an L2 term's lambda W missing (c = -lambda),
+  extra, or with another lambda than the loss's (the factor is c); decayed biases.
 - `unexplained`: none fits. The hint then says which known bug reproduces the received values, when
   one does (`variant_gradients`: a left-out or misplaced activation derivative, another layer's
   W or A, a softmax derivative multiplied into cross-entropy's delta, ...), and the checker adds
@@ -124,6 +126,13 @@ def diagnose_shape(
             None,
             f"{head}: the shape of {others[0]} (is the tuple in the order ({order})?)",
         )
+    if m > 1 and len(got) == 2 and got == (m * want[0], m * want[1]):
+        return Diagnosis(
+            "shape",
+            None,
+            f"{head}: each side m = {m} times the expected: np.outer (which flattens the batch) "
+            "instead of a matrix product?",
+        )
     fewer = len(got) < len(want) or int(np.prod(got)) < int(np.prod(want))
     if fewer and set(got) - {1} <= set(want):
         hint = "keepdims=True missing?" if len(got) < len(want) else "an axis summed away?"
@@ -183,6 +192,20 @@ def recognise_factor(c: float, m: int, rtol: float = 1e-6) -> tuple[str, float] 
     return (" = ".join(names[:2]), exact) if names else None
 
 
+def size_factor(c: float, m: int, sizes: tuple[int, ...], rtol: float) -> tuple[str, float] | None:
+    """("1/n_L", 0.1) or ("m/n_0", 16/784): a factor of a layer size where only m belongs (a mean
+    over the outputs too; m read from the wrong axis of X or Y). Sizes equal to 1 or m say nothing."""
+    if not sizes:
+        return None
+    n0, nL = sizes[0], sizes[-1]
+    names, exact = [], None
+    for label, n, value in (("1/n_L", nL, 1 / nL), ("m/n_0", n0, m / n0), ("m/n_L", nL, m / nL)):
+        if n not in (1, m) and abs(c - value) <= rtol * value:
+            names.append(label)
+            exact = value if exact is None else exact
+    return (" = ".join(names), exact) if names else None
+
+
 def _factor_label(sign: int, power: int, num: int, den: int) -> str:
     s = "-" if sign < 0 else ""
     if power == 0:
@@ -192,14 +215,18 @@ def _factor_label(sign: int, power: int, num: int, den: int) -> str:
     return f"{s}{num}/{'m' if den == 1 else f'({den}m)'}"
 
 
-def _scale_hint(label: str | None, output: str) -> str:
+def _scale_hint(label: str | None, output: str, batch_axis: int = 1) -> str:
     """A likely cause of a recognised factor ("" when there is none to suggest)."""
     if label is None:
         return ""
+    wrong_axis = f"m taken from the wrong axis of X or Y (m is X.shape[{batch_axis}])"
     hints = {
         "m": ": a 1/m is missing (the loss is a mean over the batch)",
         "-m": ": a 1/m is missing and the sign flipped",
         "1/m": ": divided by m twice (the 1/m belongs in dZ or in dW and db, once)",
+        "1/n_L": ": a mean over the outputs too: sum over the classes, mean over the batch",
+        "m/n_0": f": {wrong_axis}",
+        "m/n_L": f": {wrong_axis}",
     }
     if output == "mse":
         hints |= {
@@ -237,12 +264,14 @@ def diagnose_values(
     output: str = "",
     slack: float = 0.0,
     param: np.ndarray | None = None,
+    sizes: tuple[int, ...] = (),
 ) -> Diagnosis:
     """The diagnosis of received `g` against true `a` (same shape; float64).
 
     `slack`: the rounding any entry of a right gradient may carry beyond the tolerance (where large
     terms cancel, `handgrad.check.rounding_slack`); it limits how well a scale factor is known.
     `param`: the parameter's value, to recognise an L2 term's lambda W too many or too few.
+    `sizes`: the layer sizes, to recognise 1/n_L and m/n_0 (a size where m belongs).
     """
     non_finite = diagnose_non_finite(g)
     if non_finite is not None:
@@ -267,6 +296,7 @@ def diagnose_values(
         precision = 10 * tol.rtol + tol.atol / float(np.max(np.abs(a)))  # how well c is known
         found = ("-1", -1.0) if abs(fitted + 1) <= precision else None
         found = found or recognise_factor(fitted, m, rtol=max(precision, 1e-9))
+        found = found or size_factor(fitted, m, sizes, rtol=max(precision, 1e-9))
         if found is None and slack > 0:  # known less well where a right gradient carries rounding
             loose = precision + slack / float(np.max(np.abs(a)))
             found = _within_rounding(g, a, fitted, m, loose, bound + slack)
@@ -275,9 +305,9 @@ def diagnose_values(
         if found is None and g.size == 1:  # one number fits any scale: no evidence of one
             return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
         label, fitted = found if found else (None, fitted)
-        named = f"factor {label}" + (f", m = {m}" if "m" in label else "") if label else ""
+        named = f"factor {label}" + _sizes_named(label, m, sizes) if label else ""
         detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")
-        return Diagnosis("scale", fitted, detail + _scale_hint(label, output))
+        return Diagnosis("scale", fitted, detail + _scale_hint(label, output, batch_axis))
     if g.ndim == 2 and g.shape[0] == g.shape[1] and g.size > 1:
         if not _close(a.T, a, tol) and _close(g, a.T, tol):
             return Diagnosis("transpose", None, "the transpose of the right gradient")
@@ -287,14 +317,32 @@ def diagnose_values(
     return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
 
 
+def _sizes_named(label: str, m: int, sizes: tuple[int, ...]) -> str:
+    """ ", m = 16, n_0 = 784": the values of the sizes a factor's name uses."""
+    said = [f"m = {m}"] if "m" in label else []
+    said += [f"n_0 = {sizes[0]}"] if "n_0" in label else []
+    said += [f"n_L = {sizes[-1]}"] if "n_L" in label else []
+    return "".join(", " + x for x in said)
+
+
 def _weight_decay(key, g, a, tol, param) -> Diagnosis | None:
-    """g = a + c W: an L2 penalty's lambda W missing (c = -lambda), extra or with lambda off by c."""
-    if param is None or not key.startswith("W") or param.shape != g.shape:
+    """g = a + c W: an L2 penalty's lambda W missing (c = -lambda), extra or with lambda off by c;
+    g = a + c b for a bias (decayed biases, where the loss penalises only the weights)."""
+    if param is None or param.shape != g.shape or g.size < 2:  # one number fits any c
         return None
     pp, d = float(np.sum(param * param)), g - a
     c = float(np.sum(d * param)) / pp if pp > 0 else 0.0
     if c == 0.0 or np.max(np.abs(d - c * param)) > _bound(a, tol):
         return None
+    if key.startswith("b"):
+        return Diagnosis(
+            "weight-decay",
+            c,
+            f"the right gradient {'+' if c > 0 else '-'} {abs(c):.4g} {key}: lambda {key} "
+            f"{'too many: your loss penalises only the weights' if c > 0 else 'missing'} "
+            f"(lambda = {abs(c):.4g}; decay the biases in the loss and the gradient alike, or in "
+            "neither)",
+        )
     return Diagnosis(
         "weight-decay",
         c,

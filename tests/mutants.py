@@ -55,6 +55,8 @@ def _doc000(params, X, Y, bug=None):
     z2 = a1 @ W2 + b2
     a2 = sigmoid(z2)
     dC_da2 = 2 / m * (a2 - Y)
+    if bug == "mean-over-outputs":
+        dC_da2 = 2 * (a2 - Y) / Y.size  # np.mean over the outputs too: 2 / (m n_L)
     if bug == "doc000-formula":
         dC_da2 = Y - a2  # 000's (y - a) sigma'(z): sign flipped, no 2/m
     if bug == "half":
@@ -116,6 +118,8 @@ def _doc002(params, X, Y, bug=None):
     A1 = ReLU(Z1)
     Z2 = W2.dot(A1) + b2
     A2 = softmax(Z2)
+    if bug == "m-from-X.shape[0]":
+        m = X.shape[0]  # n_0 = 784: the row layout's m
     if bug == "softmax-over-batch":
         A2 = np.exp(Z2 - Z2.max()) / np.exp(Z2 - Z2.max()).sum(axis=1, keepdims=True)
     dZ2 = A2 - Y
@@ -158,6 +162,8 @@ def _doc002(params, X, Y, bug=None):
         db1 = k * np.sum(dZ2, axis=1, keepdims=True)
     if bug == "zero":
         db1 = np.zeros_like(b1)
+    if bug == "decay-biases":  # weight decay on the biases too, none in the loss
+        db1, db2 = db1 + 0.01 * b1, db2 + 0.01 * b2
     if bug == "order":
         return dW1, dW2, db1, db2
     return dW1, db1, dW2, db2
@@ -303,6 +309,13 @@ MUTANTS = [
         first_wrong_layer=1,
     ),
     Mutant(
+        "mean_over_outputs_000",
+        _ROW,
+        "mean-over-outputs",
+        {"*": "scale"},
+        hint="(factor 1/n_L, n_L = 10): a mean over the outputs too",
+    ),
+    Mutant(
         "not_transposed_001",
         _COL3,
         "not-transposed",
@@ -353,6 +366,20 @@ MUTANTS = [
     ),
     Mutant("raises_002", _RELU, "raises", {}),
     Mutant("nan_002", _RELU, "nan", {"W1": "non-finite", "b1": "non-finite", "W2": None}),
+    Mutant(
+        "m_from_wrong_axis_002",
+        _RELU,
+        "m-from-X.shape[0]",
+        {"*": "scale"},
+        hint="(factor m/n_0, m = 16, n_0 = 784): m taken from the wrong axis of X or Y",
+    ),
+    Mutant(
+        "decay_biases_002",
+        _RELU,
+        "decay-biases",
+        {"b1": "weight-decay", "b2": "weight-decay", "W1": None, "W2": None},
+        hint="too many: your loss penalises only the weights",
+    ),
     Mutant("reduced_shape_002", _RELU, "reduced-shape", {"b2": "shape", "W2": None}),
     Mutant("transposed_shape_002", _RELU, "transposed-shape", {"W1": "shape", "b1": None}),
     Mutant("zero_002", _RELU, "zero", {"b1": "zero", "W1": None}),

@@ -35,7 +35,13 @@ from handgrad.check import (
     model_loss,
     rounding_slack,
 )
-from handgrad.diagnose import KINDS, diagnose_shape, diagnose_values, name_factor
+from handgrad.diagnose import (
+    KINDS,
+    diagnose_shape,
+    diagnose_values,
+    name_factor,
+    size_factor,
+)
 from handgrad.formulations import FORMULATIONS, backward, gradients
 from handgrad.models import Model, init_params, parse_model
 from handgrad.testing import assert_gradients_match
@@ -711,6 +717,8 @@ def test_shapes_are_diagnosed():
     assert unsummed.kind == "wrong-axis" and "dZ1 not summed over the batch" in unsummed.detail
     assert "the shape of W2" in detail("b1", (10, 10)).detail
     assert "the shape of b1" in detail("W2", (10, 1)).detail  # (10, 1) does not stand for W2
+    outer = detail("W2", (160, 160)).detail  # np.outer(dZ2, A1) for m = 16
+    assert "each side m = 16 times the expected: np.outer" in outer
 
 
 def test_a_square_networks_other_weight_in_dZ_is_named():
@@ -726,6 +734,52 @@ def test_a_square_networks_other_weight_in_dZ_is_named():
     for key in ("W1", "b1"):
         detail = report.parameters[key].diagnosis.detail
         assert detail.startswith("it matches the gradient with W1 used where W2 belongs in dZ1")
+
+
+def test_a_wrong_bias_under_a_right_weight_points_at_the_bias_itself():
+    """dW1 right shows dZ1 right: the hint pointed at dZ1 all the same (off_by_one_002: db1
+    summed from dZ2)."""
+    mutant = next(m for m in mutants.MUTANTS if m.name == "off_by_one_002")
+    detail = check_gradients(mutant.fn, mutant.model).parameters["b1"].diagnosis.detail
+    assert "but dW1 is right, so dZ1 is: look at db1 itself" in detail, detail
+    assert "look at dZ1 =" not in detail
+
+
+def test_a_decayed_bias_is_named_for_a_penalised_loss_too():
+    """The loss penalises W only, the gradient decays b too (a student simulation's b16, which
+    was 'unexplained ... look at dZ2')."""
+    model, lam = parse_model("relu-softmax-column", (6, 5, 3)), 0.01
+    plain = _jax_loss_of(model)
+
+    def penalised(params, X, Y):
+        return plain(params, X, Y) + lam / 2 * sum(jnp.sum(params[k] ** 2) for k in ("W1", "W2"))
+
+    def decays_all(params, X, Y):
+        g = gradients(model, params, X, Y)
+        return {k: v + lam * params[k] for k, v in g.items()}
+
+    report = check_gradients(decays_all, model, loss=penalised)
+    for key in ("W1", "W2"):
+        assert report.parameters[key].verdict == "pass", str(report)
+    for key in ("b1", "b2"):
+        d = report.parameters[key].diagnosis
+        assert d.kind == "weight-decay" and f"lambda {key} too many" in d.detail, str(report)
+
+
+def test_one_number_off_is_not_called_weight_decay():
+    """Any difference of a one-entry tensor is some c times its parameter: no evidence."""
+    tol, a = tolerance("float64", "autodiff"), np.array([[0.3]])
+    got = diagnose_values("W2", a + 0.05, a, tol, 4, param=np.array([[0.7]]))
+    assert got.kind == "unexplained", got
+
+
+def test_factors_of_layer_sizes_are_named_only_where_they_say_more_than_m():
+    assert size_factor(0.1, 16, (784, 30, 10), 1e-9) == ("1/n_L", 0.1)
+    assert size_factor(16 / 784, 16, (784, 10, 10), 1e-9) == ("m/n_0", 16 / 784)
+    assert size_factor(1 / 16, 16, (784, 10, 16), 1e-9) is None  # n_L = m: that is 1/m
+    tol, a = tolerance("float64", "autodiff"), np.arange(1.0, 7.0).reshape(2, 3)
+    same = diagnose_values("W1", a / 16, a, tol, 16, sizes=(784, 3, 16))
+    assert same.kind == "scale" and "(factor 1/m, m = 16)" in same.detail, same
 
 
 def test_a_softmax_output_bias_summed_over_the_classes_is_zero_and_says_why():
