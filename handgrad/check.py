@@ -53,9 +53,11 @@ from handgrad.diagnose import (
     RIGHT,
     Diagnosis,
     diagnose_non_finite,
+    diagnose_order,
     diagnose_shape,
     diagnose_values,
     layer_hint,
+    shape_by_values,
     summed_over_units,
     variant_gradients,
 )
@@ -159,8 +161,17 @@ class CheckReport:
         wrong = [k for k, p in self.parameters.items() if p.verdict == "fail"]
         unsure = [k for k, p in self.parameters.items() if p.verdict == "inconclusive"]
         if wrong:
-            layer = f"; first wrong layer from the output: {self.first_wrong_layer}"
             count = f"{len(wrong)} of {len(self.parameters)}"
+            kinds = {self.parameters[k].diagnosis.kind for k in wrong}
+            if kinds == {"precision"}:
+                return (
+                    f"FAIL as float64: {count} gradients carry float32 rounding ({', '.join(wrong)})"
+                    "; right as float32: pass dtype='float32' (--dtype float32)"
+                )
+            if kinds == {"order"}:
+                return f"FAIL: right values in the wrong order ({', '.join(wrong)})"
+            layer = self.first_wrong_layer
+            layer = "" if layer is None else f"; first wrong layer from the output: {layer}"
             return f"FAIL: {count} gradients wrong ({', '.join(wrong)}){layer}"
         if unsure:
             return f"inconclusive ({', '.join(unsure)}): not shown wrong, not confirmed right"
@@ -882,6 +893,10 @@ def _judge_by_autodiff(
     if directions:
         global_doubt = _directional_doubt(oracle, problem.p64, truth, rng, directions)
     variants = None
+    low = _float32_returned(problem, received)  # judged with float32 tolerances, if wrong
+    tol32, rounding32 = tolerance("float32", "autodiff"), None
+    if low:
+        rounding32 = rounding_slack(model, problem.p64, problem.X64, problem.Y64, np.float32)
     for key in model.param_shapes():
         if key in reports:
             continue
@@ -892,31 +907,35 @@ def _judge_by_autodiff(
         extra = 0.0 if slack is None else slack[key] * (1 + tol.rtol)
         report = _entry_report(model, key, gk, a, errors[key], bound + rounding[key], extra, tol)
         if report.verdict == "fail" and report.diagnosis.kind is None:
-            if variants is None:
-                variants = _variants(problem) if with_model_loss else []
-            report.diagnosis = diagnose_values(
-                key,
-                gk,
-                a,
-                tol,
-                problem.X.shape[1 if model.layout == "column" else 0],
-                broadcast_from=broadcast.get(key),
-                batch_axis=1 if model.layout == "column" else 0,
-                truth=truth,
-                variants=variants,
-                output=model.output if with_model_loss else "",
-                slack=float(np.max(rounding[key], initial=0.0)),
-                param=problem.p64[key],
-                sizes=model.sizes,
-            )
-            if report.diagnosis.kind == "unexplained" and with_model_loss:
-                report.diagnosis = _units_summed(problem, key, gk) or report.diagnosis
+            judged, rounded = (tol32, rounding32[key]) if key in low else (tol, rounding[key])
+            bound32 = tol32.atol + tol32.rtol * float(np.max(np.abs(a), initial=0.0))
+            if key in low and not (errors[key] > bound32 + rounded + extra).any():
+                report.diagnosis = Diagnosis("precision", None, PRECISION)
+            else:
+                if variants is None:
+                    variants = _variants(problem) if with_model_loss else []
+                report.diagnosis = _diagnose(
+                    problem,
+                    key,
+                    gk,
+                    a,
+                    judged,
+                    rounded,
+                    truth,
+                    variants,
+                    broadcast,
+                    with_model_loss,
+                )
         doubt = suspect.get(key) or global_doubt
         if doubt and report.verdict != "inconclusive":
             said = "" if report.verdict == "pass" else f" (vs autodiff: {report.diagnosis.detail})"
             report.verdict = "inconclusive"
             report.diagnosis = Diagnosis(None, None, f"the oracle is suspect: {doubt}{said}")
         reports[key] = report
+    if with_model_loss:  # the known bugs' gradients are the model loss's
+        _by_values(problem, received, reports, truth, variants or _variants, low)
+    else:
+        _by_values(problem, received, reports, truth, [], low)
     checked = sum(len(v) for v in entries.values()) if entries is not None else "all"
     notes.append(
         f"finite differences checked the autodiff oracle at {checked} entries"
@@ -924,6 +943,61 @@ def _judge_by_autodiff(
         + (f" and along {directions} random directions" if directions else "")
     )
     return {k: reports[k] for k in model.param_shapes()}
+
+
+PRECISION = (
+    "right within float32 rounding; your gradients are float32 for float64 inputs: pass "
+    "dtype='float32' (--dtype float32)"
+)
+
+
+def _float32_returned(problem: Problem, received: Mapping) -> set[str]:
+    """The keys whose gradient came back float32 from float64 inputs."""
+    if problem.dtype != np.float64:
+        return set()
+    return {k for k, v in received.items() if getattr(v, "dtype", None) == np.float32}
+
+
+def _diagnose(problem, key, gk, a, tol, rounding, truth, variants, broadcast, with_model_loss):
+    """`diagnose_values` of a failed gradient, in the problem's terms."""
+    model = problem.model
+    column = model.layout == "column"
+    diagnosis = diagnose_values(
+        key,
+        gk,
+        a,
+        tol,
+        problem.X.shape[1 if column else 0],
+        broadcast_from=broadcast.get(key),
+        batch_axis=1 if column else 0,
+        truth=truth,
+        variants=variants,
+        output=model.output if with_model_loss else "",
+        slack=float(np.max(rounding, initial=0.0)),
+        param=problem.p64[key],
+        sizes=model.sizes,
+    )
+    if diagnosis.kind == "unexplained" and with_model_loss:
+        diagnosis = _units_summed(problem, key, gk) or diagnosis
+    return diagnosis
+
+
+def _by_values(problem, received, reports, truth, variants, low) -> None:
+    """Failures told by their values: the right gradients in another order (`order`), a wrong
+    shape that is another parameter's right gradient or a known bug's (`shape_by_values`).
+    `variants`: the known bugs' gradients, or the function that computes them when needed."""
+    tol = tolerance("float32" if low else problem.dtype, "autodiff")
+    raw = {k: _numeric(received.get(k)) for k in truth}
+    for key, diagnosis in diagnose_order(raw, truth, tol).items():
+        if reports[key].verdict == "fail":
+            reports[key].diagnosis = diagnosis
+    for key, report in reports.items():
+        if report.diagnosis.kind == "shape" and raw[key] is not None:
+            if callable(variants):
+                variants = variants(problem)
+            report.diagnosis = shape_by_values(
+                key, raw[key], report.diagnosis, truth, variants, tol
+            )
 
 
 def _variants(problem: Problem) -> list:
@@ -1175,14 +1249,23 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
         "fail" if "fail" in verdicts else "inconclusive" if "inconclusive" in verdicts else "pass"
     )
     if report.verdict == "fail":
-        wrong = [int(k[1:]) for k, p in report.parameters.items() if p.verdict == "fail"]
-        report.first_wrong_layer = max(wrong)
-        l = report.first_wrong_layer
-        hint = layer_hint(model, l, bias_only=report.parameters[f"W{l}"].verdict == "pass")
-        for p in report.parameters.values():
+        ps = report.parameters
+        wrong = [int(k[1:]) for k, p in ps.items() if p.verdict == "fail" and _locates(p.diagnosis)]
+        report.first_wrong_layer = l = max(wrong, default=None)
+        if l is None:
+            return report
+        hint = layer_hint(model, l, bias_only=ps[f"W{l}"].verdict == "pass")
+        for p in ps.values():
             if p.diagnosis.kind == "unexplained":
                 p.diagnosis.detail += f"; {hint}"
     return report
+
+
+def _locates(diagnosis: Diagnosis) -> bool:
+    """Whether a failure says which layer is wrong: not a missing key, not right values in the
+    wrong order or with float32 rounding."""
+    unjudged = diagnosis.detail.startswith(("missing", "not a numeric", "complex"))
+    return diagnosis.kind not in ("order", "precision") and not unjudged
 
 
 # --- the cheap check for training ----------------------------------------------------------------

@@ -2,10 +2,14 @@
 
 Kinds, tried in this order (the first that fits wins):
 
+- `order`: the right gradients, every one, returned in another order (`diagnose_order`).
+- `precision`: float32 gradients for float64 inputs, right within float32 rounding (the checker
+  tells; a wrong float32 gradient is diagnosed with float32 tolerances like any other).
 - `shape`: the received array cannot stand for the expected one (transposed shape, reduced shape,
   np.outer's (m n_l, m n_(l-1)), another parameter's shape). A scalar or a row that *broadcasts*
   to the expected shape is judged by its values instead: that is document 002's `np.sum(dZ)`, a
-  `wrong-axis` reduction.
+  `wrong-axis` reduction. Another parameter's shape is told by its values (`shape_by_values`):
+  that parameter's right gradient (the tuple's order?) or a known bug's (A0 in dW2).
 - `non-finite`: NaN or inf entries.
 - `wrong-axis`: one number broadcast over the parameter (a sum over every axis), or a bias with one
   entry per example (a sum over the units); then `zero`: all zeros where the true gradient is
@@ -38,6 +42,8 @@ from handgrad.models import Model, Params, transpose_params
 from handgrad.tolerances import Tolerance
 
 KINDS = (
+    "order",
+    "precision",
     "shape",
     "non-finite",
     "wrong-axis",
@@ -119,13 +125,8 @@ def diagnose_shape(
             f"{head}: one entry per example (m = {m}) instead of one per unit (n = {n}): summed "
             f"over the units instead of over the batch (axis={batch_axis}, keepdims=True)",
         )
-    if others:
-        order = ", ".join("d" + k for k in shapes)
-        return Diagnosis(
-            "shape",
-            None,
-            f"{head}: the shape of {others[0]} (is the tuple in the order ({order})?)",
-        )
+    if others:  # `shape_by_values` tells another parameter's gradient from a known bug's
+        return Diagnosis("shape", None, f"{head}: the shape of {others[0]}")
     if m > 1 and len(got) == 2 and got == (m * want[0], m * want[1]):
         return Diagnosis(
             "shape",
@@ -167,6 +168,57 @@ def summed_over_units(
         f"one entry per example (m = {m}) instead of one per unit (n = {len(dZ)}): dZ{l} summed over "
         f"the units instead of over the batch (axis={1 if column else 0}, keepdims=True)",
     )
+
+
+def shape_by_values(
+    key: str,
+    g: np.ndarray,
+    diagnosis: Diagnosis,
+    truth: Mapping[str, np.ndarray],
+    variants: list[tuple[str, Mapping[str, np.ndarray]]],
+    tol: Tolerance,
+) -> Diagnosis:
+    """A `shape` diagnosis made sharper by g's values: another parameter's right gradient (the
+    tuple's order), or the gradient of a known bug (`variant_gradients`); else `diagnosis`."""
+    head = diagnosis.detail.split(":")[0]
+    for other, t in truth.items():
+        if other != key and t.shape == g.shape and _close(g, t, tol):
+            order = ", ".join("d" + k for k in truth)
+            return Diagnosis(
+                "shape", None, f"{head}: the right d{other} (is the tuple in the order ({order})?)"
+            )
+    for hint, grads in variants:
+        alt = grads.get(key)
+        if alt is not None and alt.shape == g.shape and _close(g, alt, tol):
+            return Diagnosis("shape", None, f"{head}: it matches the gradient with {hint}")
+    return diagnosis
+
+
+def diagnose_order(
+    got: Mapping[str, np.ndarray | None], truth: Mapping[str, np.ndarray], tol: Tolerance
+) -> dict[str, Diagnosis]:
+    """{key: `order`} for the misplaced ones when the received gradients are the right ones in
+    another order, each matched by its values (a key keeps its own when they fit); else {}."""
+    keys, match = list(truth), {}
+    for key in keys:
+        g = got.get(key)
+        fits = [
+            k
+            for k in (key, *keys)
+            if g is not None and truth[k].shape == g.shape and _close(g, truth[k], tol)
+        ]
+        if not fits:
+            return {}
+        match[key] = fits[0]
+    if sorted(match.values()) != sorted(keys) or all(k == v for k, v in match.items()):
+        return {}
+    yours = ", ".join("d" + match[k] for k in keys)
+    detail = f"right values, wrong order: yours are ({yours}), expected ({', '.join('d' + k for k in keys)})"
+    return {
+        k: Diagnosis("order", None, f"the right d{match[k]} in {k}'s place; {detail}")
+        for k in keys
+        if match[k] != k
+    }
 
 
 # --- values ------------------------------------------------------------------------------------

@@ -137,6 +137,8 @@ def _doc002(params, X, Y, bug=None):
         dW2 = k * A1.dot(dZ2.T)
     if bug == "raises":
         dW2 = k * A1.dot(dZ2)
+    if bug == "A0-in-dW2":
+        dW2 = k * dZ2.dot(X.T)  # document 003's dw2 = 1/m dz2 A^[0]T
     db2 = k * np.sum(dZ2, axis=1, keepdims=True)
     if bug == "wrong-axis":
         db2 = k * np.sum(dZ2)  # 002 as printed: a sum over every axis
@@ -166,6 +168,10 @@ def _doc002(params, X, Y, bug=None):
         db1, db2 = db1 + 0.01 * b1, db2 + 0.01 * b2
     if bug == "order":
         return dW1, dW2, db1, db2
+    if bug == "reversed":  # a backward loop's output-first order
+        return dW2, db2, dW1, db1
+    if bug == "float32":
+        return tuple(g.astype(np.float32) for g in (dW1, db1, dW2, db2))
     return dW1, db1, dW2, db2
 
 
@@ -289,6 +295,13 @@ MUTANTS = [
         hint="sigma'(A2) used where sigma'(Z2) belongs in dZ2",
         first_wrong_layer=2,
     ),
+    Mutant(
+        "mean_over_outputs_000",
+        _ROW,
+        "mean-over-outputs",
+        {"*": "scale"},
+        hint="(factor 1/n_L, n_L = 10): a mean over the outputs too",
+    ),
     Mutant("raises_000", _ROW, "raises", {}),
     # document 001, column layout, 784-16-16-10
     Mutant("double_001", _COL3, "double", {"*": "scale"}, "2"),
@@ -307,13 +320,6 @@ MUTANTS = [
         {"W1": "unexplained", "b1": "unexplained", "W2": None, "W3": None},
         hint="g'(Z1) left out",
         first_wrong_layer=1,
-    ),
-    Mutant(
-        "mean_over_outputs_000",
-        _ROW,
-        "mean-over-outputs",
-        {"*": "scale"},
-        hint="(factor 1/n_L, n_L = 10): a mean over the outputs too",
     ),
     Mutant(
         "not_transposed_001",
@@ -366,25 +372,26 @@ MUTANTS = [
     ),
     Mutant("raises_002", _RELU, "raises", {}),
     Mutant("nan_002", _RELU, "nan", {"W1": "non-finite", "b1": "non-finite", "W2": None}),
-    Mutant(
-        "m_from_wrong_axis_002",
-        _RELU,
-        "m-from-X.shape[0]",
-        {"*": "scale"},
-        hint="(factor m/n_0, m = 16, n_0 = 784): m taken from the wrong axis of X or Y",
-    ),
-    Mutant(
-        "decay_biases_002",
-        _RELU,
-        "decay-biases",
-        {"b1": "weight-decay", "b2": "weight-decay", "W1": None, "W2": None},
-        hint="too many: your loss penalises only the weights",
-    ),
     Mutant("reduced_shape_002", _RELU, "reduced-shape", {"b2": "shape", "W2": None}),
     Mutant("transposed_shape_002", _RELU, "transposed-shape", {"W1": "shape", "b1": None}),
     Mutant("zero_002", _RELU, "zero", {"b1": "zero", "W1": None}),
     Mutant("decay_002", _RELU, "decay", {"W1": "weight-decay", "W2": "weight-decay", "b1": None}),
-    Mutant("order_002", _RELU, "order", {"b1": "shape", "W2": "shape", "W1": None}),
+    Mutant("order_002", _RELU, "order", {"b1": "order", "W2": "order", "W1": None, "b2": None}),
+    Mutant(
+        "reversed_002",
+        _RELU,
+        "reversed",
+        {"*": "order"},
+        hint="wrong order: yours are (dW2, db2, dW1, db1), expected (dW1, db1, dW2, db2)",
+    ),
+    Mutant("float32_002", _RELU, "float32", {"*": "precision"}, hint="pass dtype='float32'"),
+    Mutant(
+        "A0_in_dW2_002",
+        _RELU,
+        "A0-in-dW2",
+        {"W2": "shape", "W1": None, "b2": None},
+        hint="A0 used in dW2 where A1 belongs",
+    ),
     Mutant(
         "softmax_prime_002",
         _RELU,
@@ -408,6 +415,20 @@ MUTANTS = [
         {"*": "unexplained"},
         hint="softmax normalised over the batch (axis=1) instead of the classes (axis=0)",
         first_wrong_layer=2,
+    ),
+    Mutant(
+        "m_from_wrong_axis_002",
+        _RELU,
+        "m-from-X.shape[0]",
+        {"*": "scale"},
+        hint="(factor m/n_0, m = 16, n_0 = 784): m taken from the wrong axis of X or Y",
+    ),
+    Mutant(
+        "decay_biases_002",
+        _RELU,
+        "decay-biases",
+        {"b1": "weight-decay", "b2": "weight-decay", "W1": None, "W2": None},
+        hint="too many: your loss penalises only the weights",
     ),
     # document 004, ELU + softmax
     Mutant(

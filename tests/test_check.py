@@ -537,6 +537,8 @@ def test_what_the_function_returns(returned, verdict, words):
     report = check_gradients(grad_fn, SMALL)
     assert report.verdict == verdict, str(report)
     assert words in (report.error or "") + str(report)
+    if returned in ("missing", "strings"):  # nothing judged: no layer is known to be wrong
+        assert report.first_wrong_layer is None and "first wrong layer" not in str(report)
 
 
 def test_a_key_in_the_wrong_case_is_suggested():
@@ -586,10 +588,29 @@ def test_float32_gradients_judged_as_float64_are_told_to_ask_for_float32():
         p = {k: v.astype(np.float32) for k, v in params.items()}
         return gradients(SMALL, p, X.astype(np.float32), Y.astype(np.float32))
 
-    notes = check_gradients(in_float32, SMALL).notes
-    assert any("pass dtype='float32'" in note for note in notes), notes
+    judged64 = check_gradients(in_float32, SMALL)
+    assert any("pass dtype='float32'" in note for note in judged64.notes), judged64.notes
+    # judged as float64 it fails, but says so: right within float32 rounding, no layer to look at
+    assert judged64.verdict == "fail" and judged64.first_wrong_layer is None, str(judged64)
+    for p in judged64.parameters.values():
+        if p.verdict == "fail":
+            assert p.diagnosis.kind == "precision", str(judged64)
+            assert p.diagnosis.detail.startswith("right within float32 rounding")
+    assert "FAIL as float64" in str(judged64) and "first wrong layer" not in str(judged64)
     report = check_gradients(in_float32, SMALL, dtype="float32")
     assert report.verdict == "pass" and not any("judged as float64" in n for n in report.notes)
+
+
+def test_a_float32_gradient_with_a_bug_gets_the_bugs_diagnosis():
+    """float32 output and no 1/m, judged as float64: 'unexplained' before float32's tolerances
+    were used for the diagnosis (a student simulation's api_float32_bug.py)."""
+
+    def no_m_in_float32(params, X, Y):
+        return tuple((16 * g).astype(np.float32) for g in mutants.doc002(params, X, Y))
+
+    report = check_gradients(no_m_in_float32, "relu-softmax-column")
+    for p in report.parameters.values():
+        assert p.diagnosis.kind == "scale" and "factor m, m = 16" in p.diagnosis.detail, str(report)
 
 
 def test_a_function_with_the_wrong_signature_is_told_so_not_sent_into_handgrad():
@@ -717,8 +738,44 @@ def test_shapes_are_diagnosed():
     assert unsummed.kind == "wrong-axis" and "dZ1 not summed over the batch" in unsummed.detail
     assert "the shape of W2" in detail("b1", (10, 10)).detail
     assert "the shape of b1" in detail("W2", (10, 1)).detail  # (10, 1) does not stand for W2
+    # the values decide whether it is the tuple's order (shape_by_values), not the shape alone
+    assert "order" not in detail("W2", (10, 784)).detail
     outer = detail("W2", (160, 160)).detail  # np.outer(dZ2, A1) for m = 16
     assert "each side m = 16 times the expected: np.outer" in outer
+
+
+def test_another_parameters_right_gradient_in_its_place_suggests_the_tuples_order():
+    """Where a wrong shape is another parameter's shape, its values tell why: that parameter's
+    right gradient (the order of the tuple), a known bug's (A0 for A1: document 003's dw2,
+    mutant A0_in_dW2_002), or neither: then the shape only, no presumed order."""
+
+    def dW2_is(shift):
+        def grad_fn(params, X, Y):
+            g = gradients(SMALL, params, X, Y)
+            return {**g, "W2": g["W1"] + shift}  # W1's shape (3, 4) for W2's (2, 3)
+
+        return grad_fn
+
+    told = check_gradients(dW2_is(0.0), SMALL).parameters["W2"].diagnosis
+    assert told.kind == "shape" and "the right dW1 (is the tuple in the order" in told.detail
+    other = check_gradients(dW2_is(1.0), SMALL).parameters["W2"].diagnosis
+    assert other.detail == "shape (3, 4), expected (2, 3): the shape of W1", other
+
+
+def test_right_values_in_the_wrong_order_are_told_so_with_no_layer():
+    """A backward loop's (dW2, db2, dW1, db1) on 10-10-10, where every shape fits: each row said
+    'equals the right dW2 (off by a layer?)' and 'look at dZ2' (a student simulation's x7)."""
+    model = Model("relu", "softmax", "column", (10, 10, 10))
+
+    def reversed_order(params, X, Y):
+        g = gradients(model, params, X, Y)
+        return g["W2"], g["b2"], g["W1"], g["b1"]
+
+    report = check_gradients(reversed_order, model)
+    assert {p.diagnosis.kind for p in report.parameters.values()} == {"order"}, str(report)
+    assert "expected (dW1, db1, dW2, db2)" in report.parameters["W1"].diagnosis.detail
+    assert report.first_wrong_layer is None and "look at" not in str(report)
+    assert "right values in the wrong order" in str(report)
 
 
 def test_a_square_networks_other_weight_in_dZ_is_named():
