@@ -366,6 +366,8 @@ def _mnist(data_dir, notes: list[str]):
             raise ValueError(f"data_dir {data_dir}: no such directory") from None
         if data_dir is not None:
             raise ValueError(reason) from None  # names the file and what is wrong with it
+        if os.environ.get(data.DIR_ENV["mnist"]):  # set on purpose: a typo is an error too
+            raise ValueError(f"{data.DIR_ENV['mnist']}: {reason}") from None
         notes.append(f"MNIST not loaded ({reason}); random inputs used")
         return None
 
@@ -417,6 +419,7 @@ def _unchanged(after: object, before: np.ndarray) -> bool:
 
 def _call_with(grad_fn: Callable, problem: Problem, params: Params) -> tuple[object, str | None]:
     """(grad_fn(params, X, Y), None), or (None, what it raised and where)."""
+    signature = ""
     try:
         signature = inspect.signature(grad_fn)
         signature.bind(params, problem.X, problem.Y)
@@ -475,6 +478,12 @@ def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | 
         found = {}
         for key in keys:
             names = [n for n in (key, "d" + key) if n in out]
+            if len(names) == 2:
+                return (
+                    {},
+                    f"returned both {key!r} and 'd{key}': return one of them per parameter",
+                    notes,
+                )
             found[key] = out[names[0]] if names else None
         extra = sorted(str(k) for k in out if str(k) not in keys and str(k)[1:] not in keys)
         if extra:
@@ -752,12 +761,36 @@ def check_gradients(
     data_dir=None,
     directions: int = 3,
 ) -> CheckReport:
-    """Check grad_fn(params, X, Y) against JAX autodiff and finite differences; a CheckReport."""
+    """Check grad_fn(params, X, Y) against JAX autodiff and finite differences; a CheckReport.
+
+    grad_fn: your gradient, called as grad_fn(params, X, Y); it returns a dict keyed like params
+        (W1 or dW1, ...) or a tuple/list (dW1, db1, dW2, db2, ...).
+    model, sizes: a `Model`, or a name ("relu-softmax-column") with sizes ((784, 10, 10)).
+    params, X, Y: your own values in the model's layout; by default parameters drawn from `seed`
+        and batch_size MNIST training images (random inputs where MNIST is not on disk).
+    dtype: "float64", or "float32" to judge float32 gradients with float32 tolerances.
+    loss: the scalar loss(params, X, Y) grad_fn differentiates, when it is not the model's own
+        (a penalty, fixed dropout masks); JAX-traceable, or judged by finite differences alone.
+    full: compare every entry by finite differences too (slow), not a sample.
+    data_dir: the MNIST directory (else HANDGRAD_DATA_DIR, else the download cache).
+    directions: random directions along which the oracle is checked by finite differences.
+    The report's `verdict` is "pass", "fail", "inconclusive" or "error"; see `CheckReport`.
+    """
+    if not callable(grad_fn):
+        raise TypeError(
+            f"grad_fn must be a function grad_fn(params, X, Y), got {type(grad_fn).__name__}"
+        )
     model = resolve_model(model, sizes)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(directions, int | np.integer) or directions < 0:
+    if (
+        isinstance(directions, bool)
+        or not isinstance(directions, int | np.integer)
+        or directions < 0
+    ):
         raise ValueError(f"directions must be a non-negative integer, got {directions!r}")
+    if not isinstance(full, bool | np.bool_):
+        raise ValueError(f"full must be True or False, got {full!r}")
     rng = np.random.default_rng(seed)
     warm_up = None if loss else _compile_in_background(model, X, batch_size)
     try:
@@ -792,7 +825,7 @@ def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> C
 
 def _compile_in_background(model: Model, X, batch_size) -> threading.Thread:
     """Compile the JAX oracle for these shapes while the batch is read (XLA needs only shapes)."""
-    m = batch_size if X is None else np.shape(X)[1 if model.layout == "column" else 0]
+    m = batch_size if np.ndim(X) != 2 else np.shape(X)[1 if model.layout == "column" else 0]
     x_shape, y_shape = model.data_shapes(int(m))
     zeros = {k: np.zeros(s) for k, s in model.param_shapes().items()}
 

@@ -24,6 +24,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from kinks import FLUSHED_REACH, kink_within_reach
 
+import handgrad
 import reference
 from handgrad import cli, data
 from handgrad import strategies as hst
@@ -997,3 +998,27 @@ def test_cli_bad_input_exits_2(args, words, capsys, tmp_path, monkeypatch):
     assert json.loads(out)["verdict"] == "error" and words in json.loads(out)["error"]
     assert json.loads(out).keys() == check_gradients(mutants.doc002, SMALL).to_json().keys()
     assert len(err.strip().splitlines()) == 1 and words in err
+
+
+def test_bad_arguments_to_check_gradients_are_named(monkeypatch, tmp_path):
+    with pytest.raises(TypeError, match=r"grad_fn must be a function grad_fn.*got int"):
+        check_gradients(42, SMALL)
+    with pytest.raises(ValueError, match=r"X must be 2-D, got shape \(4,\)"):
+        check_gradients(mutants.doc002, SMALL, X=np.ones(4), Y=np.ones((2, 4)))
+    with pytest.raises(ValueError, match="directions must be a non-negative integer, got True"):
+        check_gradients(mutants.doc002, SMALL, directions=True)
+    with pytest.raises(ValueError, match="full must be True or False, got 'yes'"):
+        check_gradients(mutants.doc002, SMALL, full="yes")
+    mnist = parse_model("relu-softmax-column", (784, 3, 2))
+    monkeypatch.setenv("HANDGRAD_DATA_DIR", str(tmp_path / "typo"))
+    with pytest.raises(ValueError, match=r"HANDGRAD_DATA_DIR: .*typo: missing train-images"):
+        check_gradients(mutants.doc002, mnist)
+
+
+def test_a_gradient_returned_under_both_names_is_an_error():
+    def both(params, X, Y):
+        grads = handgrad.gradients(SMALL, params, X, Y)
+        return {**grads, **{"d" + k: v for k, v in grads.items()}}
+
+    report = check_gradients(both, SMALL)
+    assert report.verdict == "error" and "returned both 'W1' and 'dW1'" in report.error
