@@ -1289,7 +1289,7 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
             return report
         hint = layer_hint(model, l, bias_only=ps[f"W{l}"].verdict == "pass")
         for p in ps.values():
-            if p.diagnosis.kind == "unexplained":
+            if p.diagnosis.kind in ("known-bug", "unexplained"):
                 p.diagnosis.detail += f"; {hint}"
     return report
 

@@ -20,10 +20,11 @@ Kinds, tried in this order (the first that fits wins):
 - `transpose`: a square parameter whose received gradient is the true one transposed.
 - `weight-decay`: received = true + c W (or c b): an L2 term's lambda W missing (c = -lambda),
   extra, or with another lambda than the loss's (the factor is c); decayed biases.
-- `unexplained`: none fits. The hint then says which known bug reproduces the received values, when
-  one does (`variant_gradients`: a left-out or misplaced activation derivative, another layer's
-  W or A, a softmax derivative multiplied into cross-entropy's delta, ...), and the checker adds
-  which layer, counting from the output, is the first wrong one.
+- `known-bug`: none of the above, but a known bug reproduces the received values: one of
+  `variant_gradients` (a left-out or misplaced activation derivative, another layer's W or A, a
+  softmax derivative multiplied into cross-entropy's delta, ...) or another parameter's right
+  gradient. The checker adds which layer, counting from the output, is the first wrong one.
+- `unexplained`: nothing fits; the checker adds the first wrong layer.
 
 Non-goals: combinations of two bugs in one tensor, guessing at shapes that do not broadcast.
 """
@@ -52,6 +53,7 @@ KINDS = (
     "scale",
     "transpose",
     "weight-decay",
+    "known-bug",
     "unexplained",
 )
 
@@ -355,7 +357,7 @@ def diagnose_values(
         if found is not None and found[1] == -1.0:
             return Diagnosis("sign", -1.0, SIGN_DETAIL)
         if found is None and g.size == 1:  # one number fits any scale: no evidence of one
-            return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
+            return _explain(key, g, a, tol, truth, variants)
         label, fitted = found if found else (None, fitted)
         named = f"factor {label}" + _sizes_named(label, m, sizes) if label else ""
         detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")
@@ -366,7 +368,7 @@ def diagnose_values(
     decay = _weight_decay(key, g, a, tol, param)
     if decay is not None:
         return decay
-    return Diagnosis("unexplained", None, _explain(key, g, a, tol, truth, variants))
+    return _explain(key, g, a, tol, truth, variants)
 
 
 def _sizes_named(label: str, m: int, sizes: tuple[int, ...]) -> str:
@@ -445,17 +447,18 @@ def _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis) -> Diagnosis:
     )
 
 
-def _explain(key, g, a, tol, truth, variants) -> str:
-    """The hint of an unexplained gradient: which known bug, if any, reproduces it."""
+def _explain(key, g, a, tol, truth, variants) -> Diagnosis:
+    """`known-bug` when a known bug reproduces g (`variant_gradients`, or another parameter's
+    right gradient), else `unexplained`."""
     for hint, grads in variants or ():
         alt = grads.get(key)
         if alt is not None and alt.shape == g.shape and not _close(alt, a, tol):
             if _close(g, alt, tol):
-                return f"it matches the gradient with {hint}"
+                return Diagnosis("known-bug", None, f"it matches the gradient with {hint}")
     for other, t in (truth or {}).items():
         if other != key and t.shape == g.shape and not _close(t, a, tol) and _close(g, t, tol):
-            return f"it equals the right d{other} (off by a layer?)"
-    return "no simple pattern fits"
+            return Diagnosis("known-bug", None, f"it equals the right d{other} (off by a layer?)")
+    return Diagnosis("unexplained", None, "no simple pattern fits")
 
 
 # --- known bugs, reproduced --------------------------------------------------------------------

@@ -455,8 +455,8 @@ def test_000s_mse_is_read_with_m_the_examples_and_the_other_readings_run(results
 
 
 def test_a_known_bug_that_reproduces_a_gradient_is_named_not_unexplained(results):
-    # the checker calls 001's a^(L) for a^(L-1) "unexplained" (no sign or factor fits) and then
-    # names the bug that gives it exactly: the sheet says that bug, without "unexplained"
+    # the checker calls 001's a^(L) for a^(L-1) a "known-bug" and names the bug that gives it
+    # exactly: the sheet says that bug alone
     outcomes = [o for r in results.values() for o in (r.outcome, *dict(r.readings).values())]
     for o in outcomes:
         if "unexplained" in o.diagnosis:
@@ -465,12 +465,12 @@ def test_a_known_bug_that_reproduces_a_gradient_is_named_not_unexplained(results
     # the checker's hint, worded either way, reads the same on the sheet
     for hint in ("no simple pattern fits, but it matches", "it matches"):
         detail = f"{hint} the gradient with A3 used in dW3 where A2 belongs"
-        assert checks._plain("W3", "unexplained", detail) == ("A3 used in dW3 where A2 belongs", "")
+        assert checks._plain("W3", "known-bug", detail) == ("A3 used in dW3 where A2 belongs", "")
     for detail in (
         "no simple pattern fits, but it equals the right db2 (off by a layer?)",
         "it equals the right db2 (off by a layer?)",
     ):
-        kind, _ = checks._plain("b1", "unexplained", detail)
+        kind, _ = checks._plain("b1", "known-bug", detail)
         assert kind == "it equals the right db2: db2 where db1 belongs"
     assert checks._plain("b2", "unexplained", "no simple pattern fits") == (
         "unexplained",

@@ -306,10 +306,10 @@ _OTHER_PARAMETER = re.compile(
 def _plain(key: str, kind: str, detail: str) -> tuple[str, str]:
     """(kind, detail) as the sheet prints them: a known bug that reproduces the gradient, named.
 
-    The checker calls such a gradient "unexplained" (no simple pattern such as a sign or a factor
-    fits) and then says which bug gives it exactly: the sheet says that bug, not "unexplained".
+    The checker calls such a gradient a "known-bug" and says which bug gives it exactly: the sheet
+    says that bug alone.
     """
-    if kind != "unexplained":
+    if kind != "known-bug":
         return kind, detail
     found = _REPRODUCED.fullmatch(detail)
     if found:
