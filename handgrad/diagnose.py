@@ -458,7 +458,21 @@ def _explain(key, g, a, tol, truth, variants) -> Diagnosis:
     for other, t in (truth or {}).items():
         if other != key and t.shape == g.shape and not _close(t, a, tol) and _close(g, t, tol):
             return Diagnosis("known-bug", None, f"it equals the right d{other} (off by a layer?)")
-    return Diagnosis("unexplained", None, "no simple pattern fits")
+    return Diagnosis("unexplained", None, _one_signed(g, a, tol) or "no simple pattern fits")
+
+
+def _one_signed(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> str:
+    """ "... every entry is >= 0 where ...": g of one sign where the right gradient, at several
+    entries, clearly has the other (an absolute value or a square that loses each term's sign)."""
+    bound = _bound(a, tol)
+    for sign, word in ((1, ">= 0"), (-1, "<= 0")):
+        other = int(np.sum(sign * a < -bound))
+        if g.size >= 4 and other >= 2 and np.all(sign * g >= -bound) and np.any(sign * g > bound):
+            return (
+                f"no sign, factor or known bug fits; every entry is {word} where {other} of the "
+                "right ones are not: an absolute value or a square that loses each term's sign?"
+            )
+    return ""
 
 
 # --- known bugs, reproduced --------------------------------------------------------------------

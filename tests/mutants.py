@@ -144,6 +144,8 @@ def _doc002(params, X, Y, bug=None):
         db2 = k * np.sum(dZ2)  # 002 as printed: a sum over every axis
     if bug == "reduced-shape":
         db2 = k * np.sum(dZ2, axis=1)
+    if bug == "abs":  # 003/004's "the average of the absolute error"
+        db2 = k * np.sum(np.abs(dZ2), axis=1, keepdims=True)
     if bug == "update-first":  # the update W2 -= alpha dW2 before dZ1 has read W2
         W2 = W2 - 0.5 * dW2
     dZ1 = W2.T.dot(dZ2) * ReLU_deriv(Z1)
@@ -379,6 +381,14 @@ MUTANTS = [
         {"W1": "unexplained", "b1": "unexplained", "W2": None, "b2": None},
         hint="no simple pattern fits",
         first_wrong_layer=1,
+    ),
+    Mutant(
+        "abs_002",
+        _RELU,
+        "abs",
+        {"b2": "unexplained", "W1": None, "b1": None, "W2": None},
+        hint="every entry is >= 0 where",
+        first_wrong_layer=2,
     ),
     Mutant("raises_002", _RELU, "raises", {}),
     Mutant("nan_002", _RELU, "nan", {"W1": "non-finite", "b1": "non-finite", "W2": None}),
