@@ -1172,6 +1172,7 @@ def _judge_by_differences(
                 broadcast_from=broadcast.get(key),
                 batch_axis=1 if model.layout == "column" else 0,
                 slack=float(np.max(rounding[key][idx], initial=0.0)),
+                param=problem.p64[key][idx],  # the sampled entries: an L2 term fits them too
                 sizes=model.sizes,
             )
         elif doubt:

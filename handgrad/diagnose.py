@@ -463,14 +463,18 @@ def _explain(key, g, a, tol, truth, variants) -> Diagnosis:
 
 def _one_signed(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> str:
     """ "... every entry is >= 0 where ...": g of one sign where the right gradient, at several
-    entries, clearly has the other (an absolute value or a square that loses each term's sign)."""
+    entries, clearly has the other, and |g| >= |a| entry by entry, as a sum of absolute values
+    is never below the absolute value of the sum (an abs() that loses each term's sign)."""
     bound = _bound(a, tol)
+    if g.size < 4 or np.any(np.abs(g) < np.abs(a) - bound):
+        return ""
     for sign, word in ((1, ">= 0"), (-1, "<= 0")):
         other = int(np.sum(sign * a < -bound))
-        if g.size >= 4 and other >= 2 and np.all(sign * g >= -bound) and np.any(sign * g > bound):
+        if other >= 2 and np.all(sign * g >= -bound) and np.any(sign * g > bound):
             return (
                 f"no sign, factor or known bug fits; every entry is {word} where {other} of the "
-                "right ones are not: an absolute value or a square that loses each term's sign?"
+                "right ones are not, and none is smaller in size: an absolute value that loses "
+                "each term's sign?"
             )
     return ""
 
@@ -556,10 +560,15 @@ def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -
                 f"sigma'(A{L}) used where sigma'(Z{L}) belongs in dZ{L}",
                 {"delta": (2 / m) * (A - Y) * sigmoid.f_prime(A)},
             ),
+            (
+                f"dZ{L} = (A{L} - Y)/m, cross-entropy's delta, with MSE: sigma'(Z{L}) and the 2 of "
+                "(a - y)^2 left out",
+                {"delta": (A - Y) / m},
+            ),
         ]
     fused = f"with cross-entropy dZ{L} = A{L} - Y already holds softmax's derivative"
     batch, classes = ("1", "0") if model.layout == "column" else ("0", "1")
-    return [
+    return _label_bugs(model, A, Y) + [
         (f"A{L}(1 - A{L}) multiplied into dZ{L}: {fused}", {"delta": (A - Y) * A * (1 - A) / m}),
         (
             f"dZ{L} = -Y/A{L} * A{L}(1 - A{L}), the diagonal of softmax's Jacobian only: {fused}",
@@ -571,6 +580,25 @@ def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -
             {"delta": (softmax(Z, 1) - Y) / m},
         ),
     ]
+
+
+def _label_bugs(model: Model, A: np.ndarray, Y: np.ndarray) -> list:
+    """[(what, change)]: integer labels where the one-hot Y belongs in dZ^L = A^L - Y (column
+    layout arrays; `model` in the user's layout), as NumPy's broadcasting computes them."""
+    L, (n, m), y = model.depth, A.shape, Y.argmax(axis=0)
+    said = f"Y as integer labels y in dZ{L} = A{L} - y, broadcast: the one-hot Y belongs there"
+    if model.layout == "column":
+        rows = A.copy()
+        rows[y] -= 1  # NumPy decrements each listed row once
+        return [
+            (said, {"delta": (A - y[None, :]) / m}),
+            (
+                f"dZ{L}[y] -= 1, whole rows (classes) indexed by the labels: dZ{L}[y, range(m)] "
+                "-= 1 is the one-hot trick",
+                {"delta": rows / m},
+            ),
+        ]
+    return [(said, {"delta": (A - y[:, None]) / m})] if n == m else []
 
 
 def variant_gradients(

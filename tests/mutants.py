@@ -66,6 +66,8 @@ def _doc000(params, X, Y, bug=None):
         delta2 = dC_da2
     if bug == "output-prime-of-A":
         delta2 = dC_da2 * sigmoid_prime(a2)  # a2 where z2 belongs
+    if bug == "ce-delta":
+        delta2 = (a2 - Y) / m  # softmax cross-entropy's delta, with a sigmoid MSE output
     dW2 = a1.T @ delta2
     db2 = delta2.sum(axis=0, keepdims=True)
     if bug == "wrong-axis-row":
@@ -123,6 +125,11 @@ def _doc002(params, X, Y, bug=None):
     if bug == "softmax-over-batch":
         A2 = np.exp(Z2 - Z2.max()) / np.exp(Z2 - Z2.max()).sum(axis=1, keepdims=True)
     dZ2 = A2 - Y
+    if bug == "labels":
+        dZ2 = A2 - Y.argmax(axis=0)  # the integer labels where the one-hot Y belongs: broadcast
+    if bug == "rows":
+        dZ2 = A2.copy()
+        dZ2[Y.argmax(axis=0)] -= 1  # whole rows (classes), not dZ2[y, range(m)]
     if bug == "softmax-prime":
         dZ2 = (A2 - Y) * A2 * (1 - A2)  # softmax's "derivative" as if it were sigmoid's
     if bug == "diagonal-jacobian":
@@ -292,6 +299,14 @@ MUTANTS = [
     ),
     Mutant("wrong_axis_row_000", _ROW, "wrong-axis-row", {"b2": "wrong-axis", "W1": None}),
     Mutant(
+        "ce_delta_000",
+        _ROW,
+        "ce-delta",
+        {"*": "known-bug"},
+        hint="cross-entropy's delta, with MSE",
+        first_wrong_layer=2,
+    ),
+    Mutant(
         "output_prime_of_A_000",
         _ROW,
         "output-prime-of-A",
@@ -382,6 +397,8 @@ MUTANTS = [
         hint="no simple pattern fits",
         first_wrong_layer=1,
     ),
+    Mutant("labels_002", _RELU, "labels", {"*": "known-bug"}, hint="Y as integer labels y in dZ2"),
+    Mutant("rows_002", _RELU, "rows", {"*": "known-bug"}, hint="dZ2[y] -= 1, whole rows"),
     Mutant(
         "abs_002",
         _RELU,

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import jax
@@ -804,20 +805,23 @@ def test_a_wrong_bias_under_a_right_weight_points_at_the_bias_itself():
     assert "look at dZ1 =" not in detail
 
 
-def test_a_decayed_bias_is_named_for_a_penalised_loss_too():
+@pytest.mark.parametrize("traceable", [True, False])
+def test_a_decayed_bias_is_named_for_a_penalised_loss_too(traceable):
     """The loss penalises W only, the gradient decays b too (a student simulation's b16, which
-    was 'unexplained ... look at dZ2')."""
+    was 'unexplained ... look at dZ2'); a NumPy loss, judged by finite differences alone, too."""
     model, lam = parse_model("relu-softmax-column", (6, 5, 3)), 0.01
-    plain = _jax_loss_of(model)
+    plain = _jax_loss_of(model) if traceable else partial(handgrad.loss, model)
+    xp = jnp if traceable else np
 
     def penalised(params, X, Y):
-        return plain(params, X, Y) + lam / 2 * sum(jnp.sum(params[k] ** 2) for k in ("W1", "W2"))
+        return plain(params, X, Y) + lam / 2 * sum(xp.sum(params[k] ** 2) for k in ("W1", "W2"))
 
     def decays_all(params, X, Y):
         g = gradients(model, params, X, Y)
         return {k: v + lam * params[k] for k, v in g.items()}
 
     report = check_gradients(decays_all, model, loss=penalised)
+    assert traceable or "finite differences only" in " ".join(report.notes), report.notes
     for key in ("W1", "W2"):
         assert report.parameters[key].verdict == "pass", str(report)
     for key in ("b1", "b2"):
