@@ -568,7 +568,8 @@ def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -
         ]
     fused = f"with cross-entropy dZ{L} = A{L} - Y already holds softmax's derivative"
     batch, classes = ("1", "0") if model.layout == "column" else ("0", "1")
-    return _label_bugs(model, A, Y) + [
+    return [
+        *_label_bugs(model, A, Y),
         (f"A{L}(1 - A{L}) multiplied into dZ{L}: {fused}", {"delta": (A - Y) * A * (1 - A) / m}),
         (
             f"dZ{L} = -Y/A{L} * A{L}(1 - A{L}), the diagonal of softmax's Jacobian only: {fused}",
