@@ -242,11 +242,14 @@ class Problem:
     notes: list[str]
 
 
-def resolve_model(model: Model | str, sizes=None) -> Model:
-    """A Model from a Model or a name (sizes: a recipe's when None, else "784,10,10" or a tuple)."""
+def resolve_model(model: Model | str, sizes=None, alpha: float | None = None) -> Model:
+    """A Model from a Model or a name (sizes: a recipe's when None, else "784,10,10" or a tuple;
+    alpha: ELU's, a recipe's when None, else 1)."""
     if isinstance(model, Model):
         if sizes is not None and tuple(_sizes(sizes)) != model.sizes:
             raise ValueError(f"sizes {sizes} contradict the model's sizes {model.sizes}")
+        if alpha is not None and alpha != model.alpha:
+            raise ValueError(f"alpha {alpha} contradicts the model's alpha {model.alpha}")
         return model
     if not isinstance(model, str):
         raise ValueError(
@@ -255,7 +258,11 @@ def resolve_model(model: Model | str, sizes=None) -> Model:
     recipe = RECIPES.get(model)
     if sizes is None:
         sizes = recipe.sizes if recipe else (784, 10, 10)
-    return parse_model(model, _sizes(sizes), recipe.alpha if recipe else 1.0)
+    if alpha is None:
+        alpha = recipe.alpha if recipe else 1.0
+    elif not model.startswith("elu-"):
+        raise ValueError(f"alpha is ELU's; {model!r} has no ELU layer")
+    return parse_model(model, _sizes(sizes), alpha)
 
 
 def _sizes(sizes) -> tuple[int, ...]:
@@ -311,7 +318,8 @@ def make_problem(
     check_inputs(model, params, X, Y)
     m = X.shape[1 if model.layout == "column" else 0]
     sizes = "-".join(map(str, model.sizes))
-    description = f"{model.name} {sizes}, {dtype.name}, {source} (m = {m})"
+    elu = f" (alpha = {model.alpha:g})" if model.hidden == "elu" else ""
+    description = f"{model.name}{elu} {sizes}, {dtype.name}, {source} (m = {m})"
     return Problem(
         model,
         dtype,

@@ -972,6 +972,9 @@ def _fill(text: str, where: dict) -> str:
         (["nowhere.py:f", "--model", "relu-softmax-column"], "no such file: nowhere.py"),
         (["tests/mutants.py", "--model", "relu-softmax-column"], "expected PATH.py:FUNCTION"),
         (["tests/mutants.py:doc002", "--model", "relu-max-column"], "unknown output"),
+        (["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--alpha", "2"], "no ELU"),
+        (["tests/mutants.py:doc004", "--model", "elu-softmax-column", "--alpha", "-1"], "--alpha"),
+        (["tests/mutants.py:doc004", "--model", "elu-softmax-column", "--alpha", "x"], "a number"),
         (
             ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--dtype", "half"],
             "float64",
@@ -1027,3 +1030,20 @@ def test_a_gradient_returned_under_both_names_is_an_error():
 
     report = check_gradients(both, SMALL)
     assert report.verdict == "error" and "returned both 'W1' and 'dW1'" in report.error
+
+
+def test_cli_alpha_checks_an_elu_network_with_another_alpha(tmp_path, capsys):
+    """A right ELU gradient with alpha = 0.5 failed everywhere: the command line could not say
+    alpha (a student simulation's false alarm)."""
+    (tmp_path / "elu_half.py").write_text(
+        "import handgrad\n"
+        "def grad(params, X, Y):\n"
+        "    model = handgrad.parse_model('elu-softmax-column', (784, 10, 10), alpha=0.5)\n"
+        "    return handgrad.gradients(model, params, X, Y)\n"
+    )
+    argv = ["check", f"{tmp_path}/elu_half.py:grad", "--model", "elu-softmax-column"]
+    assert cli.main([*argv, "--alpha", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "elu-softmax-column (alpha = 0.5) 784-10-10" in out.splitlines()[0], out
+    assert cli.main(argv) == 1  # judged with alpha = 1
+    assert "(alpha = 1)" in capsys.readouterr().out

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sizes",
         help="layer sizes like 784,10,10 (default: the document recipe's, else 784,10,10)",
     )
+    parser.add_argument(
+        "--alpha", help="ELU's alpha, for elu models (default: the document recipe's, else 1)"
+    )
     parser.add_argument("--batch-size", default="16", help="examples in the batch (default 16)")
     parser.add_argument("--seed", default="0", help="seed of the parameters and batch (default 0)")
     parser.add_argument("--dtype", default="float64", help="float64 (default) or float32")
@@ -41,6 +44,13 @@ def _integer(text: str, what: str) -> int:
         raise ValueError(f"{what} must be an integer, got {text!r}") from None
 
 
+def _number(text: str | None, what: str) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the function; print the table (or JSON); 0 right, 1 wrong, 2 could not run."""
     from handgrad.check import CheckReport, check_gradients, load_function, resolve_model
@@ -49,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     try:
         with quiet:  # in --json mode the user's own prints must not corrupt stdout
-            model = resolve_model(args.model, args.sizes)
+            model = resolve_model(args.model, args.sizes, _number(args.alpha, "--alpha"))
             function = load_function(args.function)
             loss = load_function(args.loss) if args.loss else None
             report = check_gradients(
