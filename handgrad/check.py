@@ -170,6 +170,11 @@ class CheckReport:
                 )
             if kinds == {"order"}:
                 return f"FAIL: right values in the wrong order ({', '.join(wrong)})"
+            if kinds == {"approximate"}:
+                return (
+                    f"FAIL: {count} gradients are near misses ({', '.join(wrong)}): an approximation "
+                    "rather than a slip in a formula?"
+                )
             layer = self.first_wrong_layer
             layer = "" if layer is None else f"; first wrong layer from the output: {layer}"
             return f"FAIL: {count} gradients wrong ({', '.join(wrong)}){layer}"
@@ -1307,7 +1312,7 @@ def _locates(diagnosis: Diagnosis) -> bool:
     """Whether a failure says which layer is wrong: not a missing key, not right values in the
     wrong order or with float32 rounding."""
     unjudged = diagnosis.detail.startswith(("missing", "not a numeric", "complex"))
-    return diagnosis.kind not in ("order", "precision") and not unjudged
+    return diagnosis.kind not in ("order", "precision", "approximate") and not unjudged
 
 
 # --- the cheap check for training ----------------------------------------------------------------

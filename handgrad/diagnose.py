@@ -20,6 +20,9 @@ Kinds, tried in this order (the first that fits wins):
 - `transpose`: a square parameter whose received gradient is the true one transposed.
 - `weight-decay`: received = true + c W (or c b): an L2 term's lambda W missing (c = -lambda),
   extra, or with another lambda than the loss's (the factor is c); decayed biases.
+- `approximate`: within a relative 1e-6 of the right gradient in a float64 check (whose tolerance
+  is 1e-10): an approximation (finite differences, an epsilon inside a softmax or a log), not a
+  slip in a formula; no layer is named.
 - `known-bug`: none of the above, but a known bug reproduces the received values: one of
   `variant_gradients` (a left-out or misplaced activation derivative, another layer's W or A, a
   softmax derivative multiplied into cross-entropy's delta, ...) or another parameter's right
@@ -53,6 +56,7 @@ KINDS = (
     "scale",
     "transpose",
     "weight-decay",
+    "approximate",
     "known-bug",
     "unexplained",
 )
@@ -335,6 +339,9 @@ def diagnose_values(
         return Diagnosis(None, None, RIGHT)
     if broadcast_from is not None:
         return _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis)
+    near = _approximate(g, a, tol)
+    if near is not None:
+        return near
     if np.max(np.abs(g)) <= 1e-3 * np.max(np.abs(a)):
         detail = "all zeros, but the right gradient is not (never computed?)"
         if output == "softmax" and truth and key == f"b{len(truth) // 2}":  # the output bias
@@ -377,6 +384,24 @@ def _sizes_named(label: str, m: int, sizes: tuple[int, ...]) -> str:
     said += [f"n_0 = {sizes[0]}"] if "n_0" in label else []
     said += [f"n_L = {sizes[-1]}"] if "n_L" in label else []
     return "".join(", " + x for x in said)
+
+
+APPROXIMATE = 1e-6  # a relative error below this, in a float64 check, is an approximation
+
+
+def _approximate(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> Diagnosis | None:
+    """`approximate` when g misses a by less than a relative APPROXIMATE in a float64 check."""
+    scale = float(np.max(np.abs(a), initial=0.0))
+    rel = float(np.max(np.abs(g - a), initial=0.0)) / scale if scale > 0 else math.inf
+    if tol.rtol >= APPROXIMATE / 100 or rel > APPROXIMATE:
+        return None
+    return Diagnosis(
+        "approximate",
+        None,
+        f"within a relative {rel:.1e} of the right gradient everywhere (the check allows "
+        f"{tol.rtol:g}): an approximation, such as finite differences or an epsilon added inside "
+        "a softmax or a log, rather than a slip in a formula?",
+    )
 
 
 def _weight_decay(key, g, a, tol, param) -> Diagnosis | None:

@@ -122,6 +122,9 @@ def _doc002(params, X, Y, bug=None):
     A2 = softmax(Z2)
     if bug == "m-from-X.shape[0]":
         m = X.shape[0]  # n_0 = 784: the row layout's m
+    if bug == "epsilon":  # a guard against 0 / 0 that moves every probability a little
+        E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))
+        A2 = E / (E.sum(axis=0, keepdims=True) + 1e-8)
     if bug == "softmax-over-batch":
         A2 = np.exp(Z2 - Z2.max()) / np.exp(Z2 - Z2.max()).sum(axis=1, keepdims=True)
     dZ2 = A2 - Y
@@ -407,6 +410,7 @@ MUTANTS = [
         hint="every entry is >= 0 where",
         first_wrong_layer=2,
     ),
+    Mutant("epsilon_002", _RELU, "epsilon", {"*": "approximate"}, hint="an approximation"),
     Mutant("raises_002", _RELU, "raises", {}),
     Mutant("nan_002", _RELU, "nan", {"W1": "non-finite", "b1": "non-finite", "W2": None}),
     Mutant("reduced_shape_002", _RELU, "reduced-shape", {"b2": "shape", "W2": None}),
