@@ -129,7 +129,8 @@ def diagnose_shape(
             "wrong-axis",
             None,
             f"{head}: one entry per example (m = {m}) instead of one per unit (n = {n}): summed "
-            f"over the units instead of over the batch (axis={batch_axis}, keepdims=True)",
+            f"(or averaged) over the units instead of over the batch (axis={batch_axis}, "
+            "keepdims=True)",
         )
     if others:  # `shape_by_values` tells another parameter's gradient from a known bug's
         return Diagnosis("shape", None, f"{head}: the shape of {others[0]}")
@@ -150,7 +151,8 @@ def diagnose_shape(
 def summed_over_units(
     model: Model, params: Params, X: np.ndarray, Y: np.ndarray, key: str, g: np.ndarray, tol
 ) -> Diagnosis | None:
-    """`wrong-axis` when bias gradient g holds dZ^l summed over the units, one number per example.
+    """`wrong-axis` when bias gradient g holds dZ^l summed (or averaged) over the units, one number
+    per example.
 
     `diagnose_shape` tells that from the shape unless the batch size m equals the layer's width n_l
     (then (1, m) looks like a transposed (n_l, 1)); here the values decide. None otherwise.
@@ -164,16 +166,21 @@ def summed_over_units(
         params, X, Y = transpose_params(params), X.T, Y.T
     with np.errstate(all="ignore"):
         dZ = column_major.backward(col, params, column_major.forward(col, params, X), Y)[f"dZ{l}"]
-    per_example, per_unit = dZ.sum(axis=0), dZ.sum(axis=1)
-    g = np.ravel(g).astype(np.float64)
-    if not _close(g, per_example, tol) or (g.size == per_unit.size and _close(g, per_unit, tol)):
-        return None  # not the sums over the units, or (m = n_l) the right sums as well
-    return Diagnosis(
-        "wrong-axis",
-        None,
-        f"one entry per example (m = {m}) instead of one per unit (n = {len(dZ)}): dZ{l} summed over "
-        f"the units instead of over the batch (axis={1 if column else 0}, keepdims=True)",
-    )
+    want = model.param_shapes()[key]
+    head = "" if np.shape(g) == want else f"shape {np.shape(g)}, expected {want}: "
+    per_unit, g = dZ.sum(axis=1), np.ravel(g).astype(np.float64)
+    if g.size == per_unit.size and _close(g, per_unit, tol):
+        return None  # (m = n_l) the right sums as well
+    for how, per_example in (("summed", dZ.sum(axis=0)), ("averaged", dZ.mean(axis=0))):
+        if _close(g, per_example, tol):
+            return Diagnosis(
+                "wrong-axis",
+                None,
+                f"{head}one entry per example (m = {m}) instead of one per unit (n = {len(dZ)}): "
+                f"dZ{l} {how} over the units instead of summed over the batch (axis="
+                f"{1 if column else 0}, keepdims=True)",
+            )
+    return None
 
 
 def shape_by_values(

@@ -1047,3 +1047,20 @@ def test_cli_alpha_checks_an_elu_network_with_another_alpha(tmp_path, capsys):
     assert "elu-softmax-column (alpha = 0.5) 784-10-10" in out.splitlines()[0], out
     assert cli.main(argv) == 1  # judged with alpha = 1
     assert "(alpha = 1)" in capsys.readouterr().out
+
+
+def test_a_bias_averaged_over_the_units_is_told_where_m_equals_the_width():
+    """m = n_l = 5: db^l as dZ^l's mean over the units has the transposed shape; it was called a
+    transposed product (a student simulation: np.mean(delta, axis=1))."""
+    model = parse_model("sigmoid-mse-row", (6, 5, 5))
+    rng = np.random.default_rng(0)
+    params = init_params(model, rng)
+    X, Y = rng.standard_normal((5, 6)), data.one_hot(np.arange(5) % 5, 5, "row")
+
+    def averaged(params, X, Y):
+        dZ = handgrad.backward(model, params, X, Y)
+        grads = handgrad.gradients(model, params, X, Y)
+        return {**grads, "b1": dZ["dZ1"].mean(axis=1, keepdims=True)}
+
+    d = check_gradients(averaged, model, params=params, X=X, Y=Y).parameters["b1"].diagnosis
+    assert d.kind == "wrong-axis" and "dZ1 averaged over the units" in d.detail, d
