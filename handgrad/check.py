@@ -1050,13 +1050,20 @@ def _variants(problem: Problem) -> list:
     return variant_gradients(problem.model, problem.p64, problem.X64, problem.Y64)
 
 
+def _relative(max_abs: float, a: np.ndarray, tol) -> float | None:
+    """max_abs relative to the largest right entry; None where every right entry is below atol
+    (on a kink, say): a ratio to about 0 says nothing."""
+    scale = float(np.max(np.abs(a), initial=0.0))
+    return max_abs / scale if scale >= tol.atol else None
+
+
 def _entry_report(model, key, g, a, err, bound, slack, tol) -> ParameterReport:
     """pass / fail / inconclusive from per-entry errors; the diagnosis is filled in on failure."""
     if not np.isfinite(g).all():
         return _non_finite(model, key, g)
     worst = _argmax(err)
     max_abs = float(err[worst]) if err.size else 0.0
-    max_rel = max_abs / max(float(np.max(np.abs(a), initial=0.0)), tol.atol)
+    max_rel = _relative(max_abs, a, tol)
     where = describe_entry(model, key, worst) if err.size else ""
     wrong = err > bound + slack
     if wrong.any():
@@ -1220,7 +1227,7 @@ def _from_sample(model, key, positions, err, expected, tol, wrong) -> ParameterR
     i = int(np.argmax(np.where(wrong, err, -1.0) if wrong.any() else err))
     worst = tuple(int(j) for j in positions[i])
     max_abs = float(err.max())
-    max_rel = max_abs / max(float(np.max(np.abs(expected))), tol.atol)
+    max_rel = _relative(max_abs, expected, tol)
     verdict = "fail" if wrong.any() else "pass"
     return ParameterReport(
         verdict,

@@ -1064,3 +1064,16 @@ def test_a_bias_averaged_over_the_units_is_told_where_m_equals_the_width():
 
     d = check_gradients(averaged, model, params=params, X=X, Y=Y).parameters["b1"].diagnosis
     assert d.kind == "wrong-axis" and "dZ1 averaged over the units" in d.detail, d
+
+
+def test_no_relative_error_where_every_right_entry_is_zero():
+    """All-zero W1 and b1 put every Z1 on the kink, where the right dW1 is 0: a ratio to about 0
+    printed 2.82e+13 (a student simulation)."""
+    model = parse_model("relu-softmax-column", (6, 4, 3))
+    params = {**init_params(model, np.random.default_rng(0)), "W1": np.zeros((4, 6))}
+    params["b1"] = np.zeros((4, 1))
+    report = check_gradients(mutants.doc002, model, params=params)
+    assert report.verdict == "pass", str(report)
+    assert report.parameters["W1"].max_rel_error is None
+    assert report.parameters["W2"].max_abs_error == 0.0 and report.parameters["b2"].max_rel_error
+    assert report.to_json()["parameters"]["W1"]["max_rel_error"] is None

@@ -289,7 +289,11 @@ def _report_outcome(report) -> Outcome:
         for (kind, factor, detail), keys in groups.items()
     )
     evidence = ", ".join(
-        f"{k} rel. err {fmt(p.max_rel_error)}" if p.max_rel_error is not None else f"{k} shape"
+        f"{k} shape"
+        if p.diagnosis.kind == "shape" or p.max_abs_error is None
+        else f"{k} abs. err {fmt(p.max_abs_error)}"
+        if p.max_rel_error is None
+        else f"{k} rel. err {fmt(p.max_rel_error)}"
         for k, p in failing
     )
     if report.first_wrong_layer is not None:
