@@ -300,6 +300,11 @@ def _scale_hint(label: str | None, output: str, batch_axis: int = 1) -> str:
             "m/2": ": the 2/m of MSE's derivative (2/m)(a - y) left out",
             "-m/2": ": (y - a) sigma'(z) without 2/m, as document 000 writes it: sign and 2/m",
         }
+    elif output == "softmax":
+        hints |= {
+            "2": ": a 2 that cross-entropy's delta A - Y does not have (MSE's 2(a - y)?)",
+            "1/2": ": a 1/(2m) where 1/m belongs, or a (1/2) that cross-entropy does not have?",
+        }
     return hints.get(label.split(" = ")[0], "")
 
 

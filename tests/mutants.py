@@ -141,7 +141,7 @@ def _doc002(params, X, Y, bug=None):
         dZ2 = Y - A2
     if bug == "over-m":
         dZ2 = (A2 - Y) / m  # and 1/m again below
-    k = 1 if bug == "no-1/m" else 1 / m
+    k = 1 if bug == "no-1/m" else 1 / (2 * m) if bug == "2m" else 1 / m
     dW2 = k * dZ2.dot(A1.T)
     if bug == "transpose":
         dW2 = k * A1.dot(dZ2.T)
@@ -364,6 +364,7 @@ MUTANTS = [
     Mutant("sign_002", _RELU, "sign", {"*": "sign"}),
     Mutant("no_1_over_m_002", _RELU, "no-1/m", {"*": "scale"}, "m"),
     Mutant("over_m_002", _RELU, "over-m", {"*": "scale"}, "1/m"),
+    Mutant("two_m_002", _RELU, "2m", {"*": "scale"}, "1/2", hint="a 1/(2m) where 1/m belongs"),
     Mutant("transpose_002", _RELU, "transpose", {"W2": "transpose", "W1": None, "b2": None}),
     Mutant(
         "wrong_axis_002", _RELU, "wrong-axis", {"b1": "wrong-axis", "b2": "wrong-axis", "W2": None}
