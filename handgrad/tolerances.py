@@ -51,10 +51,15 @@ def tolerance(dtype: np.dtype | str, comparison: str) -> Tolerance:
 
 
 def max_abs_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max_i |actual_i - expected_i| (computed in float64); ValueError when the shapes differ
-    (a (3, 1) bias against a (3,) one would broadcast to 3 x 3)."""
+    """max_i |actual_i - expected_i| (computed in float64); ValueError when the two shapes would
+    broadcast to a larger one than either (a (3, 1) bias against a (3,) one: 3 x 3 differences).
+    A number against an array, or (1, 3) against (3,), compares entry by entry."""
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    if actual.shape != expected.shape:
+    try:
+        both = np.broadcast_shapes(actual.shape, expected.shape)
+    except ValueError:
+        both = None
+    if both not in (actual.shape, expected.shape):
         raise ValueError(f"shapes differ: {actual.shape} and {expected.shape}")
     diff = actual - expected
     return float(np.max(np.abs(diff))) if diff.size else 0.0

@@ -193,6 +193,10 @@ def test_relative_error_refuses_shapes_that_would_broadcast():
     assert handgrad.relative_error(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 0.5
     with pytest.raises(ValueError, match=r"shapes differ: \(3, 1\) and \(3,\)"):
         handgrad.relative_error(np.ones((3, 1)), np.ones(3))
+    with pytest.raises(ValueError, match=r"shapes differ: \(2,\) and \(3,\)"):
+        handgrad.relative_error(np.ones(2), np.ones(3))
+    assert handgrad.relative_error(2.0, np.array([[4.0]])) == 0.5  # a number against a 1 x 1
+    assert handgrad.relative_error(np.ones((1, 3)), np.full(3, 2.0)) == 0.5
 
 
 def test_unknown_formulation_and_recipe():
