@@ -189,15 +189,21 @@ DOCUMENT_RECIPES = {"000": "sigmoid-mse-row", "001": "sigmoid-mse-column"} | {
 
 
 def get_recipe(name: str, **overrides) -> Recipe:
-    """The recipe called `name` (or a document id like "002"), with any field overridden.
+    """The recipe called `name` (or a document number: "2", "02" and "002" alike give 002's),
+    with any field overridden.
 
     None means "keep the recipe's value". Overriding `iterations` clears `epochs` and vice versa;
     switching to the full-batch optimizer "gd" clears `batch_size` unless one is given.
     """
-    name = DOCUMENT_RECIPES.get(name, name)
-    if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)}")
-    return override(RECIPES[name], **overrides)
+    number = name.strip().zfill(3) if isinstance(name, str) and name.strip().isdigit() else name
+    key = DOCUMENT_RECIPES.get(number, name)
+    if key not in RECIPES:
+        documents = sorted(DOCUMENT_RECIPES)
+        raise ValueError(
+            f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)} or a document number "
+            f"{documents[0]}-{documents[-1]} (or {int(documents[0])}-{int(documents[-1])})"
+        )
+    return override(RECIPES[key], **overrides)
 
 
 def override(recipe: Recipe, **overrides) -> Recipe:

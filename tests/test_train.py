@@ -489,3 +489,15 @@ def test_per_neuron_trains_with_its_own_loops_and_refuses_the_fast_engine():
     assert quiet_train(recipe, formulation="per-neuron").config["engine"] == "formulation"
     with pytest.raises(ValueError, match="fast engine evaluates the row and column"):
         quiet_train(recipe, formulation="per-neuron", engine="fast")
+
+
+@pytest.mark.parametrize("name", ["2", "02", "002", "3"])
+def test_document_numbers_name_recipes_as_audit_reads_them(name):
+    # `handgrad audit --document 2` reads 2, 02 and 002 alike; `train --recipe 2` said unknown
+    assert get_recipe(name) == RECIPES["relu-softmax-column"]
+
+
+@pytest.mark.parametrize("name", ["5", "0002", "nope"])
+def test_an_unknown_recipe_lists_the_names_and_the_document_numbers(name):
+    with pytest.raises(ValueError, match=rf"unknown recipe '{name}'; .*mlp-99 or a document "):
+        get_recipe(name)

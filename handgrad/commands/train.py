@@ -49,7 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     what = parser.add_argument_group("what to train (a recipe, any number overridden)")
     what.add_argument(
-        "--recipe", metavar="NAME", help="recipe name or document number, e.g. relu-softmax-column"
+        "--recipe",
+        metavar="NAME",
+        help="recipe name or document number (2, 02 or 002), e.g. relu-softmax-column",
     )
     what.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
     what.add_argument(
