@@ -221,17 +221,20 @@ def _validate(recipe: Recipe, model: Model, formulation: str, dtype: str) -> Non
     if recipe.init not in INIT_SCHEMES:
         raise ValueError(f"unknown init scheme {recipe.init!r}; expected one of {INIT_SCHEMES}")
     scale, limit = recipe.init_scale, float(np.finfo(dtype).max) / 2  # U(-s, s) draws s - (-s)
-    if not (_number(scale) and math.isfinite(scale) and 0 <= scale <= limit):
-        raise ValueError(f"init_scale must be a finite number in [0, {limit:.3g}], got {scale!r}")
-    if recipe.init == "uniform" and scale == 0:
-        raise ValueError("init_scale must be positive for init 'uniform' (U(-s, s)), got 0")
+    uniform = recipe.init == "uniform"  # the bound s of U(-s, s): 0 would draw only zeros
+    lowest = (lambda s: s > 0) if uniform else (lambda s: s >= 0)
+    if not (_number(scale) and math.isfinite(scale) and lowest(scale) and scale <= limit):
+        interval, what = ("(0", " for init 'uniform' (U(-s, s))") if uniform else ("[0", "")
+        raise ValueError(
+            f"init_scale must be a finite number in {interval}, {limit:.3g}]{what}, got {scale!r}"
+        )
     a = recipe.alpha
     if not (_number(a) and math.isfinite(a) and a > 0):
         raise ValueError(f"alpha must be a positive finite number (ELU's alpha), got {a!r}")
     if model.sizes[0] != 784 or model.sizes[-1] != 10:
         raise ValueError(f"MNIST needs sizes 784,...,10; got {','.join(map(str, model.sizes))}")
     if not (_number(recipe.lr) and math.isfinite(recipe.lr) and recipe.lr > 0):
-        raise ValueError(f"the learning rate must be a positive number, got {recipe.lr!r}")
+        raise ValueError(f"lr must be a positive finite number, got {recipe.lr!r}")
     if (recipe.iterations is None) == (recipe.epochs is None):
         raise ValueError(
             f"give exactly one of iterations and epochs, got iterations={recipe.iterations}, "

@@ -300,8 +300,8 @@ def test_verify_every_stops_training_on_a_mismatch(monkeypatch, engine):
 @pytest.mark.parametrize(
     ("changes", "kwargs", "match"),
     [
-        ({"lr": 0.0}, {}, "learning rate"),
-        ({"lr": float("nan")}, {}, "learning rate"),
+        ({"lr": 0.0}, {}, "lr must be a positive"),
+        ({"lr": float("nan")}, {}, "lr must be a positive"),
         ({"train_size": 59_500, "dev_size": 1_000}, {}, "exceeds the 60000"),
         ({"batch_size": 10}, {}, "full-batch"),
         ({"optimizer": "sgd"}, {}, "needs a batch size"),
@@ -314,7 +314,7 @@ def test_verify_every_stops_training_on_a_mismatch(monkeypatch, engine):
         ({}, {"checkpoint_every": 5}, "needs an output directory"),
         ({}, {"seed": -1}, "seed"),
         ({}, {"data_dir": "/nonexistent"}, "missing"),
-        ({"lr": True}, {}, "learning rate must be a positive number, got True"),
+        ({"lr": True}, {}, "lr must be a positive finite number, got True"),
         ({"iterations": True}, {}, "iterations must be a positive integer, got True"),
         ({"train_size": 200.5}, {}, "train_size must be an integer, got 200.5"),
         ({}, {"verify_every": True}, "verify_every must be a positive integer, got True"),
