@@ -1374,7 +1374,7 @@ def load_function(spec: str) -> Callable:
         raise ValueError(f"expected PATH.py:FUNCTION, got {spec!r}")
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"no such file: {path}")
+        raise ValueError(f"{path}: {'not a file' if file.exists() else 'no such file'}")
     module_name = f"_handgrad_user_{abs(hash(str(file.resolve())))}"
     spec_obj = importlib.util.spec_from_file_location(module_name, file)
     if spec_obj is None or spec_obj.loader is None:

@@ -969,7 +969,8 @@ def _fill(text: str, where: dict) -> str:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["nowhere.py:f", "--model", "relu-softmax-column"], "no such file: nowhere.py"),
+        (["nowhere.py:f", "--model", "relu-softmax-column"], "nowhere.py: no such file"),
+        (["tests:f", "--model", "relu-softmax-column"], "tests: not a file"),
         (["tests/mutants.py", "--model", "relu-softmax-column"], "expected PATH.py:FUNCTION"),
         (["tests/mutants.py:doc002", "--model", "relu-max-column"], "unknown output"),
         (["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--alpha", "2"], "no ELU"),

@@ -140,6 +140,20 @@ def test_predict_refuses_files_that_are_not_npz(capsys, finished, tmp_path):
     one_line_error(code, err, f"{missing}: no such file or directory")
 
 
+def test_predict_names_a_missing_image_as_it_names_missing_params(capsys, finished, tmp_path):
+    # was "nosuch.png: cannot read image ([Errno 2] No such file or directory: 'nosuch.png')"
+    params = str(finished / "params.npz")
+    for image, words in [("nosuch.png", "no such file or directory"), (tmp_path, "is a directory")]:
+        code, out, err = run(capsys, "predict", "--params", params, "--image", str(image))
+        one_line_error(code, err, f"handgrad predict: error: {image}: {words}\n")
+        assert out == "" and "Errno" not in err
+    (tmp_path / "notes.png").write_text("hello\n")
+    code, _, err = run(
+        capsys, "predict", "--params", params, "--image", str(tmp_path / "notes.png")
+    )
+    one_line_error(code, err, f"{tmp_path / 'notes.png'}: cannot read image")
+
+
 def _drop(meta, *path):
     inner = meta
     for key in path[:-1]:

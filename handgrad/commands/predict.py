@@ -44,7 +44,11 @@ def read_image(path: str | Path, invert: str = "auto") -> tuple[np.ndarray, bool
     path = Path(path)
     try:
         img = np.asarray(mpimg.imread(path), np.float64)
-    except (OSError, ValueError, SyntaxError) as e:
+    except OSError as e:
+        if e.filename is not None and e.strerror:  # missing, a directory, unreadable: the CLI
+            raise  # says "<file>: no such file or directory", as for --params
+        raise ValueError(f"{path}: cannot read image ({e})") from None
+    except (ValueError, SyntaxError) as e:
         raise ValueError(f"{path}: cannot read image ({e})") from None
     if img.dtype.kind in "ui" or img.max(initial=0) > 1:  # 8-bit data from Pillow
         img = img / 255
