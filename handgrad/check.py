@@ -985,7 +985,12 @@ def _judge_by_autodiff(
     checked = sum(len(v) for v in entries.values()) if entries is not None else "all"
     notes.append(
         f"finite differences checked the autodiff oracle at {checked} entries"
-        + (f" ({across} of them step across a kink and say nothing)" if across else "")
+        + (
+            f" ({across} of them {'steps' if across == 1 else 'step'} across a kink and "
+            f"{'says' if across == 1 else 'say'} nothing)"
+            if across
+            else ""
+        )
         + (f" and along {directions} random directions" if directions else "")
     )
     return {k: reports[k] for k in model.param_shapes()}

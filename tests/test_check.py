@@ -1078,3 +1078,19 @@ def test_no_relative_error_where_every_right_entry_is_zero():
     assert report.parameters["W1"].max_rel_error is None
     assert report.parameters["W2"].max_abs_error == 0.0 and report.parameters["b2"].max_rel_error
     assert report.to_json()["parameters"]["W1"]["max_rel_error"] is None
+
+
+@pytest.mark.parametrize(
+    ("x", "words"),
+    [([0.0, 0.0], "(1 of them steps across a kink and says"), ([1.0, -1.0], "(2 of them step")],
+)
+def test_the_kink_note_agrees_in_number(x, words):
+    """b1 = 1.7e-197 with W1 = 0: b1's difference steps across the kink, W1's too where x != 0;
+    one crossing was "1 of them step across a kink and say nothing"."""
+    model = Model("relu", "softmax", "column", (1, 1, 2))
+    params = {"W1": np.zeros((1, 1)), "b1": np.full((1, 1), 1.7e-197)}
+    params |= {"W2": np.array([[0.0], [1.0]]), "b2": np.zeros((2, 1))}
+    fn = lambda p, X, Y: gradients(model, p, X, Y)  # noqa: E731
+    report = check_gradients(fn, model, params=params, X=np.array([x]), Y=np.eye(2))
+    assert report.verdict == "pass", str(report)
+    assert any(words in note for note in report.notes), report.notes
