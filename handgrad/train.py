@@ -344,7 +344,8 @@ def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
     if held and not (same or force):
         raise ValueError(
             f"--out {out} already holds a run ({', '.join(held)}); continue it with --resume "
-            f"{out}, overwrite it with --force, or choose another directory"
+            f"{out} (resume= from Python), overwrite it with --force (force=True), or choose "
+            "another directory"
         )
 
 

@@ -340,7 +340,10 @@ def test_numpy_scalars_are_numbers_and_the_run_equals_the_plain_one():
 
 def test_an_out_dir_with_a_run_is_not_overwritten(tmp_path):
     (tmp_path / "metrics.json").write_text("precious")
-    with pytest.raises(ValueError, match="already holds a run"):
+    # the options and train()'s keywords alike: it said only "--resume DIR", "--force"
+    words = r"already holds a run \(metrics.json\); continue it with --resume .* \(resume= from "
+    words += r"Python\), overwrite it with --force \(force=True\)"
+    with pytest.raises(ValueError, match=words):
         quiet_train(small(iterations=2), out=tmp_path)
     assert (tmp_path / "metrics.json").read_text() == "precious"
     quiet_train(small(iterations=2), out=tmp_path, force=True)
