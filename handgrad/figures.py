@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from handgrad.checkpoint import atomic_write
 from handgrad.data import class_label
+from handgrad.recipes import title as run_title
 
 FILES = ("curves.png", "confusion.png", "samples.png", "weights.png")
 DPI = 120
@@ -285,11 +286,7 @@ def save_all(result, out: Path, test_images, test_labels, sample_indices) -> lis
     """The four figures of a TrainResult into `out` (names in FILES)."""
     recipe, model = result.config["recipe"], result.model
     name, dataset = recipe["name"], result.config.get("dataset", "mnist")
-    heading = (
-        f"{name} (document{'s' * (len(recipe['documents']) > 1)} "
-        f"{'+'.join(recipe['documents'])}): {model.name} "
-        f"{','.join(map(str, model.sizes))}, seed {result.seed}"
-    )
+    heading = f"{run_title(name, recipe['documents'], model.name, model.sizes)}, seed {result.seed}"
     loss_name = {"softmax": "cross-entropy", "mse": "mean squared error"}[model.output]
     predictions = result.test_predictions
     initial = (result.initial_params or {}).get("W1")

@@ -206,6 +206,15 @@ def get_recipe(name: str, **overrides) -> Recipe:
     return override(RECIPES[key], **overrides)
 
 
+def title(name: str, documents, model: str, sizes) -> str:
+    """A run's heading: "relu-softmax-column (documents 002+003): 784,10,10", the model's name
+    only where it is not the recipe's ("mlp-99 (no document): relu-softmax-row 784,800,800,10")."""
+    n = len(documents)
+    source = f"document{'s' * (n != 1)} {'+'.join(documents)}" if n else "no document"
+    shown = "" if model == name else f"{model} "
+    return f"{name} ({source}): {shown}{','.join(map(str, sizes))}"
+
+
 def override(recipe: Recipe, **overrides) -> Recipe:
     """`recipe` with the non-None fields of `overrides` replaced (see `get_recipe`)."""
     fields = set(Recipe.__dataclass_fields__)

@@ -246,3 +246,18 @@ def test_the_module_entry_point_trains(tmp_path):
     assert any(line.startswith("test accuracy") for line in lines)
     assert not any(line.startswith("dev accuracy") for line in lines)
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["dev_accuracy"] is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "heading"),
+    [
+        ([], "(documents 002+003): 784,10,10, column formulation"),
+        (["--model", "elu-softmax-column"], "(documents 002+003): elu-softmax-column 784,10,10, "),
+    ],
+)
+def test_the_run_header_names_the_model_only_where_it_is_not_the_recipes(capsys, argv, heading):
+    # it printed "relu-softmax-column (documents 002+003): relu-softmax-column 784,10,10, ..."
+    argv = [*SMALL, "--iterations", "2", "--no-verify", "--test-predictions", "0", *argv]
+    code, out, err = run(capsys, "train", *argv)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith(f"relu-softmax-column {heading}"), out

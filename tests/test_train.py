@@ -15,7 +15,7 @@ from matplotlib import image as mpimg
 
 from handgrad import checkpoint, column_major, fast, figures, optimizers
 from handgrad.formulations import predict
-from handgrad.recipes import RECIPES, get_recipe, override
+from handgrad.recipes import RECIPES, get_recipe, override, title
 from handgrad.saved import load_params
 from handgrad.train import (
     ENGINES,
@@ -504,3 +504,28 @@ def test_document_numbers_name_recipes_as_audit_reads_them(name):
 def test_an_unknown_recipe_lists_the_names_and_the_document_numbers(name):
     with pytest.raises(ValueError, match=rf"unknown recipe '{name}'; .*mlp-99 or a document "):
         get_recipe(name)
+
+
+def test_run_titles_name_the_model_only_where_it_is_not_the_recipes():
+    # "relu-softmax-column (documents 002+003): relu-softmax-column 784,10,10" said it twice
+    r = RECIPES["relu-softmax-column"]
+    assert title(r.name, r.documents, r.model, r.sizes) == (
+        "relu-softmax-column (documents 002+003): 784,10,10"
+    )
+    r = RECIPES["mlp-99"]
+    assert title(r.name, r.documents, r.model, r.sizes) == (
+        "mlp-99 (no document): relu-softmax-row 784,800,800,10"
+    )
+    assert title("sigmoid-mse-row", ("000",), "elu-softmax-row", (784, 5, 10)) == (
+        "sigmoid-mse-row (document 000): elu-softmax-row 784,5,10"
+    )
+
+
+def test_the_curves_figure_is_titled_like_the_run(tmp_path, monkeypatch):
+    titles = []
+    curves = figures.curves
+    monkeypatch.setattr(
+        figures, "curves", lambda history, heading, *a: titles.append(heading) or curves(history)
+    )
+    quiet_train(small(iterations=2, train_size=300, dev_size=0), out=tmp_path, figures=True)
+    assert titles == ["relu-softmax-column (documents 002+003): 784,10,10, seed 0"]

@@ -14,7 +14,7 @@ from handgrad.data import DATASETS
 from handgrad.formulations import FORMULATIONS
 from handgrad.models import INIT_SCHEMES, parse_sizes
 from handgrad.optimizers import OPTIMIZERS, SCHEDULES
-from handgrad.recipes import DOCUMENTS, RECIPES, get_recipe, override
+from handgrad.recipes import DOCUMENTS, RECIPES, get_recipe, override, title
 from handgrad.train import ENGINES
 
 # CLI option -> Recipe field; a given option overrides the recipe's number.
@@ -205,10 +205,8 @@ def _train(args: argparse.Namespace) -> int:
     n_test = len(result.test_predictions)
     from handgrad.train import _ingredients
 
-    source = f"{_plural(len(r.documents), 'document')} {'+'.join(r.documents)}"
     print(
-        f"{r.name} ({source if r.documents else 'no document'}): "
-        f"{m.name} {','.join(map(str, m.sizes))}, {config['formulation']} formulation "
+        f"{title(r.name, r.documents, m.name, m.sizes)}, {config['formulation']} formulation "
         f"({config.get('engine', 'formulation')} engine), "
         f"{r.optimizer} lr {r.lr:g}, {_length(r)}, {batch}, seed {result.seed}, "
         f"{config['dtype']}, {config['dataset']}{_ingredients(r)}"
