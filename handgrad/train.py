@@ -983,11 +983,15 @@ def list_recipes() -> str:
     import textwrap
 
     lines = []
+    sizes = {name: ",".join(map(str, r.sizes)) for name, r in RECIPES.items()}
+    widths = (max(map(len, RECIPES)), max(len("+".join(r.documents)) for r in RECIPES.values()))
+    widths += (max(map(len, sizes.values())),)  # columns as wide as their longest entry
     for r in RECIPES.values():
         length = f"{r.iterations} iterations" if r.iterations else f"{r.epochs} epochs"
         batch = "full batch" if r.batch_size is None else f"batch {r.batch_size}"
         lines.append(
-            f"{r.name:<20} documents {'+'.join(r.documents) or '-':<8} {','.join(map(str, r.sizes)):<12} "
+            f"{r.name:<{widths[0]}}  documents {'+'.join(r.documents) or '-':<{widths[1]}}  "
+            f"{sizes[r.name]:<{widths[2]}}  "
             f"{r.optimizer} lr {r.lr:g}, {length}, {batch}, init {r.init}, "
             f"train {r.train_size:,} / dev {r.dev_size:,}{_ingredients(r)}"
         )

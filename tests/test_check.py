@@ -1094,3 +1094,15 @@ def test_the_kink_note_agrees_in_number(x, words):
     report = check_gradients(fn, model, params=params, X=np.array([x]), Y=np.eye(2))
     assert report.verdict == "pass", str(report)
     assert any(words in note for note in report.notes), report.notes
+
+
+def test_check_and_verify_help_show_choices_defaults_and_exit_statuses(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option
+    for argv, words in [
+        (["check", "--help"], ["--dtype {float64,float32}", "exit status: 0 every", "; 2 the"]),
+        (["verify", "--help"], ["MNIST images in the batch (default 64)"]),
+    ]:
+        with pytest.raises(SystemExit) as done:
+            cli.main(argv)
+        out = capsys.readouterr().out
+        assert done.value.code == 0 and all(w in out for w in words), out

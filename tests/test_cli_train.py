@@ -261,3 +261,22 @@ def test_the_run_header_names_the_model_only_where_it_is_not_the_recipes(capsys,
     code, out, err = run(capsys, "train", *argv)
     assert code == 0, err
     assert out.splitlines()[0].startswith(f"relu-softmax-column {heading}"), out
+
+
+def test_train_help_says_what_each_recipe_and_option_is(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option: no hyphenated name broken
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0
+    assert "issue 7" not in out  # an issue tracker users do not have
+    assert "mlp-99 (no document: relu-softmax-row 784,800,800,10, adam, dropout 0.2" in out
+    assert "mini-batch size (sgd, momentum, adam)" in out  # it said "(sgd)"
+    assert "directional check every N steps" in out
+
+
+def test_list_recipes_columns_are_as_wide_as_their_longest_entry(capsys):
+    # mlp-99's 784,800,800,10 pushed its optimizer two characters right of the others'
+    code, out, _ = run(capsys, "train", "--list-recipes")
+    assert code == 0
+    rows = [line for line in out.splitlines() if line.split(" ", 1)[0] in RECIPES]
+    starts = {line.index(f" {RECIPES[line.split(' ', 1)[0]].optimizer} lr ") for line in rows}
+    assert len(rows) == len(RECIPES) and len(starts) == 1, rows

@@ -17,6 +17,11 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `handgrad check`."""
+    parser.epilog = (
+        "exit status: 0 every gradient is right (or inconclusive: not shown wrong, see the notes); "
+        "1 a gradient is wrong, misshapen or non-finite, or FUNCTION raised; 2 the check could "
+        "not run (no such file or function, unknown model, bad option)"
+    )
     parser.add_argument("function", metavar="PATH.py:FUNCTION", help="your gradient function")
     parser.add_argument(
         "--model", required=True, help="{hidden}-{output}-{layout}, e.g. relu-softmax-column"
@@ -30,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", default="16", help="examples in the batch (default 16)")
     parser.add_argument("--seed", default="0", help="seed of the parameters and batch (default 0)")
-    parser.add_argument("--dtype", default="float64", help="float64 (default) or float32")
+    parser.add_argument(  # checked by check_gradients, so that --json reports a bad one
+        "--dtype", default="float64", metavar="{float64,float32}", help="default float64"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--full", action="store_true", help="finite differences at every entry")
     parser.add_argument("--loss", metavar="PATH.py:FUNCTION", help="your own loss(params, X, Y)")

@@ -1,4 +1,5 @@
-"""`handgrad train`: train a document recipe on MNIST behind the gradient gate.
+"""`handgrad train`: train a recipe (a source document's, or mlp-99) on MNIST or Fashion-MNIST
+behind the gradient gate.
 
 Exit status: 0 trained; 1 the gate or a periodic check refused the gradient, or training diverged;
 2 bad options or data (one line on stderr, nothing in --out touched).
@@ -15,7 +16,7 @@ from handgrad.formulations import FORMULATIONS
 from handgrad.models import INIT_SCHEMES, parse_sizes
 from handgrad.optimizers import OPTIMIZERS, SCHEDULES
 from handgrad.recipes import DOCUMENTS, RECIPES, get_recipe, override, title
-from handgrad.train import ENGINES
+from handgrad.train import ENGINES, _ingredients
 
 # CLI option -> Recipe field; a given option overrides the recipe's number.
 OVERRIDES = {
@@ -44,8 +45,8 @@ OVERRIDES = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `handgrad train`."""
-    parser.epilog = "recipes: " + ", ".join(
-        f"{r.name} ({'+'.join(r.documents) or 'issue 7'})" for r in RECIPES.values()
+    parser.epilog = "recipes (--list-recipes has their numbers): " + ", ".join(
+        f"{r.name} ({'+'.join(r.documents) or _undocumented(r)})" for r in RECIPES.values()
     )
     what = parser.add_argument_group("what to train (a recipe, any number overridden)")
     what.add_argument(
@@ -93,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     length = how.add_mutually_exclusive_group()
     length.add_argument("--iterations", type=int, metavar="N", help="number of update steps")
     length.add_argument("--epochs", type=int, metavar="N", help="passes over the training split")
-    how.add_argument("--batch-size", type=int, metavar="B", help="mini-batch size (sgd)")
+    mini = ", ".join(name for name, o in OPTIMIZERS.items() if o.batching == "mini")
+    how.add_argument("--batch-size", type=int, metavar="B", help=f"mini-batch size ({mini})")
     how.add_argument(
         "--train-size", type=int, metavar="N", help="the first N training images train"
     )
@@ -120,10 +122,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps")
     check = parser.add_argument_group("gradient checks")
     check.add_argument("--no-verify", action="store_true", help="skip the gate (not recommended)")
-    check.add_argument("--verify-every", type=int, metavar="N", help="directional check every N")
+    check.add_argument(
+        "--verify-every", type=int, metavar="N", help="directional check every N steps"
+    )
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar, status or download lines"
     )
+
+
+def _undocumented(r) -> str:
+    """What a recipe without a source document is, for --help: "no document: relu-softmax-row
+    784,800,800,10, adam, dropout 0.2, ..." (`--list-recipes` says why)."""
+    what = f"{r.model} {','.join(map(str, r.sizes))}, {r.optimizer}{_ingredients(r)}"
+    return f"no document: {what}"
 
 
 def _recipe(args: argparse.Namespace):
@@ -203,8 +214,6 @@ def _train(args: argparse.Namespace) -> int:
     r, m, config = recipe_from_json(result.config["recipe"]), result.model, result.config
     batch = "full batch" if r.batch_size is None else f"batch {r.batch_size}"
     n_test = len(result.test_predictions)
-    from handgrad.train import _ingredients
-
     print(
         f"{title(r.name, r.documents, m.name, m.sizes)}, {config['formulation']} formulation "
         f"({config.get('engine', 'formulation')} engine), "

@@ -9,8 +9,12 @@ import json
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `handgrad verify`."""
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--seed", type=int, default=0, help="seed for parameters and the batch")
-    parser.add_argument("--batch-size", type=int, default=64, help="MNIST images in the batch")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for parameters and the batch (default 0)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="MNIST images in the batch (default 64)"
+    )
     parser.add_argument("--data-dir", help="directory with the MNIST IDX files")
 
 
