@@ -102,7 +102,9 @@ class TrainResult:
         `handgrad.saved.load_params` returns them from params.npz); initial_params: step 0's.
     history: step, loss, train and dev accuracy at every display point.
     train_accuracy, dev_accuracy (None without a dev split), test_accuracy: at the end.
-    seconds, train_seconds: the whole call, and the training loop alone.
+    seconds, train_seconds: the whole call, and the training loop alone; a resumed run's
+        train_seconds is summed over all its segments (the checkpoint carries the earlier ones'),
+        so it can exceed `seconds`, which is this call's.
     steps: optimizer steps trained; config: recipe, formulation, engine, dtype, dataset, seed, ...
     gate: the gate's CheckReport as JSON (None when skipped).
     test_predictions, test_labels: predicted and true class of every official test image.
@@ -116,8 +118,8 @@ class TrainResult:
     dev_accuracy: float | None
     test_accuracy: float
     seconds: float  # wall clock of the whole call: data, gate, loop, evaluation, outputs
-    train_seconds: float  # the training loop alone, without the history's evaluation passes
-    # (summed over resumed segments)
+    train_seconds: float  # the training loop alone, without the history's evaluation passes,
+    # summed over all segments of a resumed run
     steps: int
     config: dict
     seed: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -280,3 +281,15 @@ def test_list_recipes_columns_are_as_wide_as_their_longest_entry(capsys):
     rows = [line for line in out.splitlines() if line.split(" ", 1)[0] in RECIPES]
     starts = {line.index(f" {RECIPES[line.split(' ', 1)[0]].optimizer} lr ") for line in rows}
     assert len(rows) == len(RECIPES) and len(starts) == 1, rows
+
+
+def test_a_resumed_run_says_its_loop_time_covers_every_segment(capsys, tmp_path):
+    # "wall time 2.0 s (training loop 2.3 s)": the loop's time summed both segments, unsaid
+    base = [*SMALL, "--no-verify", "--no-figures", "--test-predictions", "0"]
+    code, out, _ = run(capsys, "train", *base, "--iterations", "2", "--out", str(tmp_path))
+    assert code == 0 and "s (training loop " in out and "segment" not in out
+    code, out, _ = run(capsys, "train", "--resume", str(tmp_path), "--iterations", "4", "--quiet")
+    assert code == 0
+    assert re.search(
+        r"^wall time \S+ s this segment \(training loop \S+ s over all segments\)$", out, re.M
+    ), out

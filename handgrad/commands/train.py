@@ -241,7 +241,12 @@ def _train(args: argparse.Namespace) -> int:
                 for i in result.sample_indices
             )
         )
-    print(f"wall time {result.seconds:.1f} s (training loop {result.train_seconds:.1f} s)")
+    # a resumed run's loop time sums every segment's, its wall time is this one's
+    segments = (" this segment", " over all segments") if args.resume else ("", "")
+    print(
+        f"wall time {result.seconds:.1f} s{segments[0]} "
+        f"(training loop {result.train_seconds:.1f} s{segments[1]})"
+    )
     if result.out is not None:
         from handgrad.figures import FILES
 
