@@ -57,6 +57,7 @@ from handgrad.recipes import RECIPES, Recipe, get_recipe, override, recipe_from_
 from handgrad.saved import load_checkpoint, save_params
 
 GATE_BATCH = 32  # training images the gate and the periodic checks use
+PROGRESS_SECONDS = 10.0  # without a progress bar (stderr not a terminal): a line this often
 EVAL_CHUNK = 2_048  # examples per forward pass when evaluating a whole split
 DTYPES = ("float32", "float64")
 FAST_FORMULATIONS = ("row", "column")  # the batch forms, whose equations handgrad.fast evaluates
@@ -587,7 +588,9 @@ def train(
 
     None means: the recipe's model layout as formulation, seed 0, "mnist", "float32", engine
     "fast" for the row and column formulations, else "formulation" (or, with `resume`, the
-    checkpoint's values). `figures=False` skips the PNGs in `out`.
+    checkpoint's values). `figures=False` skips the PNGs in `out`. `log(message)` receives the
+    status lines (gate, resume, --force); `progress` shows tqdm's bar where stderr is a terminal,
+    elsewhere (a pipe, a CI log) a plain progress line through `log` every PROGRESS_SECONDS.
     `callback(step, params)` runs after every step (params in the formulation's native layout,
     updated in place by later steps: copy what you keep); an exception it raises stops training
     (the checkpoints written so far stay).
@@ -800,6 +803,24 @@ def train(
         disable=None if progress else True,
         dynamic_ncols=True,
     )
+    # tqdm hides its bar where stderr is not a terminal (a pipe, a CI log): a plain line instead
+    plain = progress and bar.disable
+    first_step, last_line = s.step, time.perf_counter()
+
+    def progress_line(now: float) -> str:
+        """ "mlp-99: step 1,200/9,380 (13%), 60 s, about 410 s left; at step 1,000 loss ..." """
+        done, elapsed = s.step - first_step, now - loop_start
+        left = f", about {elapsed / done * (total - s.step):.0f} s left" if done else ""
+        left = left if s.step < total else ""
+        line = f"{recipe.name}: step {s.step:,}/{total:,} ({s.step / total:.0%}), {elapsed:.0f} s"
+        h = s.history
+        if h["step"]:
+            line += f"{left}; at step {h['step'][-1]:,} loss {h['loss'][-1]:.4f}, "
+            line += f"train accuracy {h['train_accuracy'][-1]:.3f}"
+            dev_acc = h["dev_accuracy"][-1]
+            return line + ("" if dev_acc is None else f", dev {dev_acc:.3f}")
+        return line + left
+
     keys, biases = list(s.params), [f"b{l}" for l in range(1, L + 1)]
     sgd_like = recipe.optimizer in ("gd", "sgd")  # theta -= lr g: updated in place (fast engine)
     if quick:  # buffers for every step, allocated once (no gathered copies with a full batch)
@@ -874,6 +895,9 @@ def train(
                     s.params, s.opt_state = optimizer.step(s.params, grads, s.opt_state, lr)
                 s.step += 1
                 bar.update(1)
+                if plain and time.perf_counter() - last_line >= PROGRESS_SECONDS:
+                    last_line = time.perf_counter()
+                    say(progress_line(last_line))
                 if callback is not None:
                     callback(s.step, s.params)
                 if verify_every and s.step % verify_every == 0:

@@ -6,8 +6,10 @@ accuracy floor on the official test set. Gate tests use the real checker (handgr
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -529,3 +531,33 @@ def test_the_curves_figure_is_titled_like_the_run(tmp_path, monkeypatch):
     )
     quiet_train(small(iterations=2, train_size=300, dev_size=0), out=tmp_path, figures=True)
     assert titles == ["relu-softmax-column (documents 002+003): 784,10,10, seed 0"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stderr", "progress", "lines"),
+    [(io.StringIO, True, 3), (io.StringIO, False, 0), (_Terminal, True, 0)],
+)
+def test_without_a_terminal_progress_is_a_plain_line_now_and_then(
+    monkeypatch, stderr, progress, lines
+):
+    # tqdm hides its bar where stderr is not a terminal: a long run in a pipe or a CI log printed
+    # nothing for minutes after the gate line
+    import handgrad.train as training
+
+    monkeypatch.setattr(training, "PROGRESS_SECONDS", 0.0)  # every step
+    monkeypatch.setattr(sys, "stderr", stderr())
+    said = []
+    recipe = small(iterations=3, display_every=2)
+    train(recipe, progress=progress, log=said.append, verify=False, figures=False)
+    shown = [line for line in said if line.startswith("relu-softmax-column: step ")]
+    assert len(shown) == lines, said
+    if lines:
+        assert shown[0].startswith("relu-softmax-column: step 1/3 (33%), ")
+        assert "s left; at step 0 loss " in shown[0] and ", dev " in shown[0]
+        assert shown[2].startswith("relu-softmax-column: step 3/3 (100%), ")
+        assert "at step 2 loss" in shown[2] and "left" not in shown[2]
