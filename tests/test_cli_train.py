@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -293,3 +294,33 @@ def test_a_resumed_run_says_its_loop_time_covers_every_segment(capsys, tmp_path)
     assert re.search(
         r"^wall time \S+ s this segment \(training loop \S+ s over all segments\)$", out, re.M
     ), out
+
+
+@pytest.mark.parametrize(
+    ("load", "env", "quiet", "noted"),
+    [
+        (2.0, None, False, True),  # 2 CPUs busy: the note
+        (1.9, None, False, False),
+        (5.0, "1", False, False),  # OPENBLAS_NUM_THREADS set: the user chose
+        (5.0, None, True, False),  # --quiet
+    ],
+)
+def test_a_busy_machine_gets_a_note_on_blas_threads(capsys, monkeypatch, load, env, quiet, noted):
+    # 60 steps of 002 took 33.8 s with OpenBLAS's two threads at a load of 3-5 on 2 CPUs, 5.6 s
+    # with OPENBLAS_NUM_THREADS=1; the thread count is left alone, the note says so
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, 1.0, 1.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    if env is not None:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", env)
+    argv = [a for a in SMALL if a != "--quiet"] + ["--quiet"] * quiet
+    code, _, err = run(capsys, "train", *argv, "--iterations", "2", "--no-verify", "--no-figures")
+    assert code == 0, err
+    lines = err.splitlines()
+    note = "handgrad train: note: the load average is 2.0 on 2 CPUs; OpenBLAS's threads spin"
+    assert (bool(lines) and lines[0].startswith(note.replace("2.0", f"{load:.1f}"))) == noted, err
+    assert ("OPENBLAS_NUM_THREADS=1 handgrad train ... is much faster here" in err) == noted
+    assert sum("load average" in line for line in lines) == noted
+    code, _, err = run(capsys, "train", *argv, "--lr", "-1")  # an error stays one line
+    assert code == 2 and err.count("\n") == 1 and "load average" not in err, err
