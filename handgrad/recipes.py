@@ -45,7 +45,7 @@ class Recipe:
     test_predictions: int = 4  # sample predictions shown at the end (004's TEST_PREDICTIONS)
     reported: str = ""  # what the document reports
     choices: str = ""  # the numbers we chose where the document is silent
-    # Accuracy ingredients (issue 7); the defaults switch them all off, as in every document.
+    # Accuracy ingredients (mlp-99's); the defaults switch them all off, as in every document.
     momentum: float = 0.9  # mu of optimizer "momentum"
     weight_decay: float = 0.0  # lambda of the L2 term (lambda/2) sum ||W||^2 (weights only)
     dropout: float = 0.0  # inverted-dropout rate on every hidden layer's activations
