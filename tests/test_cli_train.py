@@ -158,7 +158,7 @@ def test_predict_rejects_a_file_that_is_not_params(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["--lr", "-1"], "learning rate"),
+        (["--lr", "-1"], "--lr must be a positive"),
         (["--lr", "abc"], "invalid float"),
         (["--iterations", "5", "--epochs", "2"], "not allowed"),
         (["--batch-size", "10"], "full-batch"),
