@@ -19,7 +19,8 @@ import sys
 COMMANDS = {
     "verify": "check every formulation x document model against JAX and finite differences",
     "check": "check your own hand-written gradient function and diagnose what is wrong",
-    "train": "train a document recipe on MNIST with a verified gradient",
+    "train": "train a recipe (a source document's, or mlp-99) on MNIST or Fashion-MNIST with a "
+    "verified gradient",
     "predict": "predict the class of an image (a digit, a Fashion-MNIST item) with trained parameters",
     "audit": "machine-check every equation of the five source documents",
     "bench": "time handgrad's training against JAX and PyTorch",
