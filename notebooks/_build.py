@@ -1117,6 +1117,9 @@ CHECK_YOUR_OWN = [
     ),
     code(
         """
+        import inspect
+        import textwrap
+
         import numpy as np
 
         import handgrad
@@ -1163,13 +1166,26 @@ CHECK_YOUR_OWN = [
         """
         ## Reading the report
 
+        One row per parameter. The right gradient is JAX autodiff's (`jax.grad` of the loss, in
+        float64). **max abs err** is the largest |yours − right| over the tensor's entries and
+        **max rel err** is that divided by the tensor's largest right entry,
+        max |yours − right| / max |right|: 1.00 means an error as large as the gradient itself.
+        The note at the bottom is about the oracle, not about you: finite differences first
+        checked JAX's gradient at a sample of entries and along a few random directions, and your
+        gradient was then compared with JAX's, entry by entry.
+
         `W1` and `W2` pass. `b1` and `b2` FAIL, and the diagnosis is **wrong-axis**: the function
         returned one number where a 10 × 1 column was expected, because `np.sum` without an `axis`
-        adds up every entry. The report says how to fix it: sum over the batch only,
-        `axis=1, keepdims=True`. The verdict names the first wrong layer counting from the output,
-        which is where to start looking.
+        adds up every entry. `b2`'s one number is about 4e-17, which is 0 up to rounding: notebook 3
+        showed that each example's column of $A^{[2]} - Y$ sums to 0 over the classes, so all of
+        `dZ2` sums to 0 too, and with 002's code $b^{[2]}$ never learns. The fix is in the
+        diagnosis: sum over the batch only, `axis=1, keepdims=True`. The verdict's "first wrong
+        layer from the output" counts down from the output: here layer 2, the output layer
+        (`b2`). That is where to start looking.
 
-        The report is data too, so a program (or this notebook) can act on it:
+        The diagnosis column runs far off the right of the table. The report is data too, so a
+        program (or this notebook) can act on it; the cell below prints each failing parameter's
+        diagnosis wrapped: read it there.
         """
     ),
     code(
@@ -1177,6 +1193,8 @@ CHECK_YOUR_OWN = [
         assert report.verdict == "fail" and not report.ok
         for key, result in report.parameters.items():
             print(f"{key}: {result.verdict:<5} {result.diagnosis.kind or ''}")
+            if result.verdict == "fail":
+                print(textwrap.indent(textwrap.fill(result.diagnosis.detail, 86), "    "))
         assert report.parameters["W1"].verdict == report.parameters["W2"].verdict == "pass"
         assert report.parameters["b1"].diagnosis.kind == "wrong-axis"
         assert report.parameters["b2"].diagnosis.kind == "wrong-axis"
@@ -1222,8 +1240,8 @@ CHECK_YOUR_OWN = [
 
         try:
             assert_gradients_match(backward_prop, "relu-softmax-column", (784, 10, 10))
-        except AssertionError as error:
-            print(str(error).splitlines()[0], "... (then the report)")
+        except AssertionError as error:  # its message: "gradients do not match:", then the report
+            print(next(line for line in str(error).splitlines() if line.startswith("verdict:")))
         else:
             raise AssertionError("the broken backward pass should have failed")
         """
@@ -1238,8 +1256,55 @@ CHECK_YOUR_OWN = [
         $ handgrad check examples/my_gradient.py:backward_prop --model relu-softmax-column --sizes 784,10,10
         ```
 
-        Try breaking `backward_prop_fixed` in other ways and read what the checker says: drop a
-        `1 / m`, drop `* ReLU_deriv(Z1)`, or write `A1` for `A1.T`.
+        """
+    ),
+    md(
+        """
+        ## Other slips, and what the checker says
+
+        Below, six one-line edits of `backward_prop_fixed`, each checked in turn: for each you will
+        see the verdict and, for every parameter that fails, its name, the diagnosis's kind and its
+        detail.
+        """
+    ),
+    code(
+        """
+        source = inspect.getsource(backward_prop_fixed)
+        SLIPS = {  # what the slip is: (the right text, what was written instead)
+            "* ReLU_deriv(Z1) left out": (" * ReLU_deriv(Z1)", ""),
+            "W2.dot(dZ2) for W2.T.dot(dZ2)": ("W2.T.dot(dZ2)", "W2.dot(dZ2)"),
+            "returned as (dW2, db2, dW1, db1)": ("return dW1, db1, dW2, db2", "return dW2, db2, dW1, db1"),
+            "returned as float32 arrays": (
+                "return dW1, db1, dW2, db2",
+                "return [g.astype(np.float32) for g in (dW1, db1, dW2, db2)]",
+            ),
+            "dW2 without its 1 / m": ("dW2 = 1 / m * ", "dW2 = "),
+            "an epsilon added to softmax's output": ("A2 = softmax(Z2)", "A2 = softmax(Z2) + 1e-8"),
+        }
+        kinds = {}
+        for slip, (right, wrong) in SLIPS.items():
+            assert source.count(right) == 1, slip  # exactly one place to edit
+            namespace = {}
+            exec(source.replace(right, wrong), globals(), namespace)  # the edited function
+            checked = handgrad.check_gradients(
+                namespace["backward_prop_fixed"], "relu-softmax-column", (784, 10, 10)
+            )
+            print(f"{slip}: {checked.verdict}")
+            for key, result in checked.parameters.items():
+                if result.verdict == "fail":
+                    line = f"{key}, {result.diagnosis.kind}, {result.diagnosis.detail}"
+                    print(textwrap.fill(line, 90, initial_indent="  ", subsequent_indent="      "))
+            kinds[slip] = {r.diagnosis.kind for r in checked.parameters.values() if r.verdict == "fail"}
+
+        expected = ("known-bug", "known-bug", "order", "precision", "scale", "approximate")
+        assert list(kinds.values()) == [{kind} for kind in expected]
+        """
+    ),
+    md(
+        """
+        Try other slips in `backward_prop_fixed` and read what the checker says: write `Y - A2`
+        for `A2 - Y` (the sign of 002's $dA^{[2]} = Y - A^{[2]}$), sum `db2` over `axis=0`, or
+        return `dW1.T` for `dW1`.
         """
     ),
 ]
