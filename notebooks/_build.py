@@ -705,14 +705,15 @@ ROW_MAJOR = [
         $$dW^2 = (A^1)^T\,dZ^2$$
 
         Finite differences nudge one parameter at a time, so for $W^1$ (23,520 entries) we sample
-        40 of them, on pixels that are not blank in every image.
+        40 of them, on pixels lit in at least one of the $m$ images (a blank pixel's weights have
+        an exactly zero gradient, a trivial check).
         """
     ),
     code(
         """
         jax_grads = reference.jax_gradients(model, params, X, Y)
         rng = np.random.default_rng(0)
-        lit = np.flatnonzero(X.any(axis=0))  # pixels that are not blank in every image
+        lit = np.flatnonzero(X.any(axis=0))  # pixels lit in at least one image
         entries = {key: list(np.ndindex(value.shape)) for key, value in params.items()}
         pixels = rng.choice(lit, 40, replace=False)  # 40 different pixels
         entries["W1"] = list(zip(pixels, rng.integers(0, 30, 40), strict=True))
@@ -833,16 +834,8 @@ COLUMN_MAJOR = [
         dW^{[1]} = \tfrac{1}{m} dZ^{[1]} X^T, \quad db^{[1]} = \tfrac{1}{m} \textstyle\sum dZ^{[1]}$$
 
         We derive each line, check it against JAX and finite differences, and find out which way
-        that $\sum$ has to sum.
-
-        > **Three more slips, in passing.** 003 writes
-        > $dw^{[2]} = \frac{1}{m} dz^{[2]} A^{[0]T}$; layer 2's weights multiply $A^{[1]}$, so it is
-        > $A^{[1]T}$. 004 (a two-layer network like it, with ELU hidden units) writes
-        > $dZ^1 = W^2\text{.T} \ast dZ^1 \ast g'()$, with $dZ^1$ where $dZ^2$ belongs, and a
-        > $g'()$ (*"the derivative of the activation function"*) with no argument, never written
-        > out: for its ELU it is $1$ for $z > 0$ and $\alpha e^z$ for $z \le 0$, at $Z^1$. 002's
-        > worked loss, $J = -\log(y_4) = -\log(0.80) \approx 0.097$, means $\hat y_4$ and takes a
-        > base-10 log; the natural log, which $dZ^{[2]} = A^{[2]} - Y$ assumes, gives $0.223$.
+        that $\sum$ has to sum. Documents 003 and 004 derive the same two-layer backward pass
+        (004 with ELU hidden units); their slips are collected at the end.
 
         **One convention to know.** handgrad keeps the $\frac{1}{m}$ of the batch mean inside $dZ$:
         its $dZ^{[2]} = \frac{1}{m}(A^{[2]} - Y)$, so that $dW = dZ\,A^T$ and $db = \sum dZ$ need no
@@ -921,6 +914,10 @@ COLUMN_MAJOR = [
         from); with the examples indexed by $i$ and the classes by $k$:
 
         $$J = -\frac{1}{m} \sum_{i=1}^{m} \sum_{k=0}^{9} Y_{k,i} \log A^{[2]}_{k,i}$$
+
+        > **A slip in 002's worked example.** Its $J = -\log(y_4) = -\log(0.80) \approx 0.097$
+        > means $\hat y_4$ and takes a base-10 log; the natural log, which
+        > $dZ^{[2]} = A^{[2]} - Y$ assumes, gives $0.223$.
         """
     ),
     code(
@@ -942,7 +939,9 @@ COLUMN_MAJOR = [
         > cross-entropy together:
         > $$dZ^{[2]} = \frac{\partial J}{\partial Z^{[2]}} = \frac{1}{m}(A^{[2]} - Y)$$
         > which is the line 002 then uses, $dZ^{[2]} = A^{[2]} - Y$, with the $\frac{1}{m}$ moved
-        > into $dW$ and $db$. (Its $Y - A^{[2]}$ would also have the wrong sign.)
+        > into $dW$ and $db$. (Its $Y - A^{[2]}$ would also have the wrong sign.) Just after,
+        > *"From $dA^{[2]}$, we can calculate $dW^{[2]}$ and $db^{[1]}$"*, means $db^{[2]}$: the
+        > formulas under it are $dW^{[2]}$ and $dB^{[2]}$, and $db^{[1]}$ comes after $dZ^{[1]}$.
 
         Step by step: first $\partial J/\partial A^{[2]}$, then back through softmax, whose
         Jacobian for one example is $\operatorname{diag}(a) - a a^T$. Then the fused formula.
@@ -973,14 +972,15 @@ COLUMN_MAJOR = [
         $$dW^{[2]} = \frac{1}{m}\,(A^{[2]} - Y)\,A^{[1]T} = dZ^{[2]} A^{[1]T}$$
 
         Finite differences nudge one parameter at a time, so for $W^{[1]}$ (7,840 entries) we
-        sample 40 of them, on pixels that are not blank in every image.
+        sample 40 of them, on pixels lit in at least one of the $m$ images (a blank pixel's weights
+        have an exactly zero gradient, a trivial check).
         """
     ),
     code(
         """
         jax_grads = reference.jax_gradients(model, params, X, Y)
         rng = np.random.default_rng(0)
-        lit = np.flatnonzero(X.any(axis=1))  # pixels that are not blank in every image
+        lit = np.flatnonzero(X.any(axis=1))  # pixels lit in at least one image
         entries = {key: list(np.ndindex(value.shape)) for key, value in params.items()}
         pixels = rng.choice(lit, 40, replace=False)  # 40 different pixels
         entries["W1"] = list(zip(rng.integers(0, 10, 40), pixels, strict=True))
@@ -1086,6 +1086,18 @@ COLUMN_MAJOR = [
         """
     ),
     *formulations_cells("002's 784-10-10 network"),
+    md(
+        r"""
+        ## Slips in 003 and 004
+
+        003 writes $dw^{[2]} = \frac{1}{m} dz^{[2]} A^{[0]T}$; layer 2's weights multiply
+        $A^{[1]}$, so it is $A^{[1]T}$, as in $dW^{[2]}$ above. 004 (a two-layer network like
+        002's, with ELU hidden units) writes $dZ^1 = W^2\text{.T} \ast dZ^1 \ast g'()$, with
+        $dZ^1$ where $dZ^2$ belongs, and a $g'()$ (*"the derivative of the activation
+        function"*) with no argument, never written out: for its ELU it is $1$ for $z > 0$ and
+        $\alpha e^z$ for $z \le 0$, at $Z^1$.
+        """
+    ),
 ]
 
 # --- 4: check your own gradient -----------------------------------------------------------------
