@@ -2,12 +2,14 @@
 
 pytest's nbmake plugin executes them (`pytest --nbmake notebooks/`); these tests check only what
 running them cannot: that the committed .ipynb files are exactly what `_build.py` writes (so the
-script is the one source), that no outputs were committed, and that the README links each one.
+script is the one source), that no outputs were committed, that the README links each one, and that
+the full run notebook 5 quotes is the README's.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
@@ -63,3 +65,12 @@ def test_the_readme_links_every_notebook():
     docs = (ROOT / "README.md").read_text(encoding="utf-8")
     for path in COMMITTED:
         assert f"(notebooks/{path.name})" in docs, f"the README does not link {path.name}"
+
+
+def test_notebook_5_quotes_the_readmes_full_run():
+    docs = (ROOT / "README.md").read_text(encoding="utf-8")
+    for split, accuracy in zip(("train", "dev", "test"), build.FULL_RUN, strict=True):
+        assert re.search(rf"^{split} accuracy +{re.escape(accuracy)} ", docs, re.M), (
+            f"the README's full run has no {split} accuracy {accuracy}: update FULL_RUN in "
+            "notebooks/_build.py"
+        )
