@@ -998,7 +998,7 @@ def _judge_by_autodiff(
 
 PRECISION = (
     "right within float32 rounding; your gradients are float32 for float64 inputs: pass "
-    "dtype='float32' (--dtype float32)"
+    "dtype='float32' (--dtype float32), or keep the gradient float64"
 )
 
 
@@ -1313,7 +1313,8 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
         report.first_wrong_layer = l = max(wrong, default=None)
         if l is None:
             return report
-        hint = layer_hint(model, l, bias_only=ps[f"W{l}"].verdict == "pass")
+        bias_only, weight_only = ps[f"W{l}"].verdict == "pass", ps[f"b{l}"].verdict == "pass"
+        hint = layer_hint(model, l, bias_only=bias_only, weight_only=weight_only)
         for p in ps.values():
             if p.diagnosis.kind in ("known-bug", "unexplained"):
                 p.diagnosis.detail += f"; {hint}"

@@ -128,9 +128,8 @@ def diagnose_shape(
         return Diagnosis(
             "wrong-axis",
             None,
-            f"{head}: one entry per example (m = {m}) instead of one per unit (n = {n}): summed "
-            f"(or averaged) over the units instead of over the batch (axis={batch_axis}, "
-            "keepdims=True)",
+            f"{head}: one entry per example (m = {m}) instead of one per unit (n = {n}): reduced "
+            f"over the units instead of summed over the batch (axis={batch_axis}, keepdims=True)",
         )
     if others:  # `shape_by_values` tells another parameter's gradient from a known bug's
         return Diagnosis("shape", None, f"{head}: the shape of {others[0]}")
@@ -286,23 +285,24 @@ def _scale_hint(label: str | None, output: str, batch_axis: int = 1) -> str:
         return ""
     wrong_axis = f"m taken from the wrong axis of X or Y (m is X.shape[{batch_axis}])"
     hints = {
-        "m": ": a 1/m is missing (the loss is a mean over the batch)",
-        "-m": ": a 1/m is missing and the sign flipped",
-        "1/m": ": divided by m twice (the 1/m belongs in dZ or in dW and db, once)",
-        "1/n_L": ": a mean over the outputs too: sum over the classes, mean over the batch",
-        "m/n_0": f": {wrong_axis}",
-        "m/n_L": f": {wrong_axis}",
+        "m": ": a 1/m missing? (the loss is a mean over the batch)",
+        "-m": ": a 1/m missing and the sign flipped?",
+        "1/m": ": divided by m twice? (the 1/m belongs in dZ or in dW and db, once)",
+        "1/n_L": ": a mean over the outputs too (sum over the classes, mean over the batch)? Or a "
+        "learning rate of 1/n_L multiplied in (alpha * dW returned)?",
+        "m/n_0": f": {wrong_axis}?",
+        "m/n_L": f": {wrong_axis}?",
     }
     if output == "mse":
         hints |= {
             "2": ": the 2 of d/da (a - y)^2 = 2(a - y) counted twice?",
             "1/2": ": the 2 of d/da (a - y)^2 = 2(a - y) left out?",
-            "m/2": ": the 2/m of MSE's derivative (2/m)(a - y) left out",
-            "-m/2": ": (y - a) sigma'(z) without 2/m, as document 000 writes it: sign and 2/m",
+            "m/2": ": the 2/m of MSE's derivative (2/m)(a - y) left out?",
+            "-m/2": ": (y - a) sigma'(z) as document 000 writes it? Use (2/m)(a - y) sigma'(z)",
         }
     elif output == "softmax":
         hints |= {
-            "2": ": a 2 that cross-entropy's delta A - Y does not have (MSE's 2(a - y)?)",
+            "2": ": an extra 2 (MSE's 2(a - y) where cross-entropy's delta is A - Y?)",
             "1/2": ": a 1/(2m) where 1/m belongs, or a (1/2) that cross-entropy does not have?",
         }
     return hints.get(label.split(" = ")[0], "")
@@ -314,10 +314,9 @@ def diagnose_non_finite(g: np.ndarray) -> Diagnosis | None:
     if not bad.any():
         return None
     first = tuple(int(i) for i in np.argwhere(bad)[0])
-    what = "NaN" if np.isnan(g).any() else "inf"
-    return Diagnosis(
-        "non-finite", None, f"{int(bad.sum())} of {g.size} entries are {what}, first at {first}"
-    )
+    nan, inf = int(np.isnan(g).sum()), int(np.isinf(g).sum())
+    what = " and ".join(f"{n} {name}" for n, name in ((nan, "NaN"), (inf, "inf")) if n)
+    return Diagnosis("non-finite", None, f"{what} of {g.size} entries, first at {first}")
 
 
 def diagnose_values(
@@ -354,12 +353,14 @@ def diagnose_values(
     near = _approximate(g, a, tol)
     if near is not None:
         return near
-    if np.max(np.abs(g)) <= 1e-3 * np.max(np.abs(a)):
+    biggest = float(np.max(np.abs(g)))
+    if biggest <= bound + slack and biggest <= 1e-3 * np.max(np.abs(a)):  # zeros, to rounding
         detail = "all zeros, but the right gradient is not (never computed?)"
         if output == "softmax" and truth and key == f"b{len(truth) // 2}":  # the output bias
             detail = (
-                "all zeros, but the right gradient is not: summed over the classes? Each example's "
-                f"A - Y sums to 0 there; sum over the batch only (axis={batch_axis}, keepdims=True)"
+                "all zeros, but the right gradient is not: never computed, or summed over the "
+                "classes (each example's A - Y sums to 0 there)? Sum over the batch only (axis="
+                f"{batch_axis}, keepdims=True)"
             )
         return Diagnosis("zero", 0.0, detail)
     if g.size > 1 and float(np.ptp(g)) <= bound and float(np.ptp(a)) > 2 * bound:
@@ -410,7 +411,7 @@ def _approximate(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> Diagnosis | No
     return Diagnosis(
         "approximate",
         None,
-        f"within a relative {rel:.1e} of the right gradient everywhere (the check allows "
+        f"largest error {rel:.1e} of the largest right entry (the check allows about "
         f"{tol.rtol:g}): an approximation, such as finite differences or an epsilon added inside "
         "a softmax or a log, rather than a slip in a formula?",
     )
@@ -430,16 +431,18 @@ def _weight_decay(key, g, a, tol, param) -> Diagnosis | None:
             "weight-decay",
             c,
             f"the right gradient {'+' if c > 0 else '-'} {abs(c):.4g} {key}: lambda {key} "
-            f"{'too many: your loss penalises only the weights' if c > 0 else 'missing'} "
-            f"(lambda = {abs(c):.4g}; decay the biases in the loss and the gradient alike, or in "
-            "neither)",
+            f"{'too many (the loss penalises no bias)' if c > 0 else 'missing'} "
+            f"(c = {abs(c):.4g}: lambda for a (lambda/2) ||b||^2 term; decay the biases in the loss "
+            "and the gradient alike, or in neither)",
         )
     return Diagnosis(
         "weight-decay",
         c,
         f"the right gradient {'+' if c > 0 else '-'} {abs(c):.4g} {key}: an L2 term lambda {key} "
-        f"{'too many' if c > 0 else 'missing'} (lambda = {abs(c):.4g}) or with lambda off by that "
-        "much (is the penalty in your loss and in your gradient alike?)",
+        f"{'too many' if c > 0 else 'missing'} (c = {abs(c):.4g}: lambda for a (lambda/2) "
+        f"||{key}||^2 penalty, 2 lambda for lambda ||{key}||^2) or with lambda off by that much (is "
+        "the penalty in your loss, given to the check as loss= / --loss, and in your gradient "
+        "alike?)",
     )
 
 
@@ -656,22 +659,28 @@ def variant_gradients(
     return out
 
 
-def layer_hint(model: Model, l: int, bias_only: bool = False) -> str:
+def layer_hint(model: Model, l: int, bias_only: bool = False, weight_only: bool = False) -> str:
     """Where to look when layer l is, counting from the output, the first wrong one (`bias_only`:
-    dW^l is right, so dZ^l is, and only db^l is wrong)."""
+    dW^l is right, so dZ^l almost surely is, and only db^l is wrong; `weight_only`: the other
+    way round)."""
     L, col = model.depth, model.layout == "column"
     first = f"the first wrong layer from the output is {l}"
+    dW = f"dZ{l} A{l - 1}ᵀ" if col else f"A{l - 1}ᵀ dZ{l}"
     if bias_only:
         axis = 1 if col else 0
         return (
-            f"{first}, but dW{l} is right, so dZ{l} is: look at db{l} itself (dZ{l} summed over "
-            f"the batch, axis={axis}, keepdims=True; its 1/m; a term only db{l} has)"
+            f"{first}, but dW{l} is right, so dZ{l} almost surely is: look at db{l} itself (dZ{l} "
+            f"summed over the batch, axis={axis}, keepdims=True; its 1/m; a term only db{l} has)"
+        )
+    if weight_only:
+        return (
+            f"{first}, but db{l} is right, so dZ{l} almost surely is: look at dW{l} itself "
+            f"(dW{l} = {dW}: which A, its transpose, its 1/m; a term only dW{l} has)"
         )
     if l == L:
-        dW = f"dZ{L} A{L - 1}ᵀ" if col else f"A{L - 1}ᵀ dZ{L}"
         return (
-            f"{first}, the output layer: look at dZ{L} "
-            f"(the loss's delta, with its 1/m) and dW{L} = {dW}"
+            f"{first}, the output layer: look at dZ{L} (the loss's delta; its 1/m there or in "
+            f"dW and db, once) and dW{L} = {dW}"
         )
     dZ = f"W{l + 1}ᵀ dZ{l + 1} * g'(Z{l})" if col else f"dZ{l + 1} W{l + 1}ᵀ * g'(Z{l})"
     return f"{first}: layer {l + 1} is right, so dZ{l + 1} is; look at dZ{l} = {dZ}"

@@ -470,7 +470,7 @@ MUTANTS = [
         _RELU,
         "decay-biases",
         {"b1": "weight-decay", "b2": "weight-decay", "W1": None, "W2": None},
-        hint="too many: your loss penalises only the weights",
+        hint="too many (the loss penalises no bias)",
     ),
     # document 004, ELU + softmax
     Mutant(
