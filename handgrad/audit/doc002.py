@@ -232,6 +232,20 @@ def _accuracy(ns) -> float:
     return float(np.mean(_predictions() == ns["labels"]))
 
 
+def _get_accuracy(code: str) -> Value:
+    """get_accuracy as `code` defines it, run on the stated model's predictions."""
+    call = "get_accuracy(get_predictions(A2), labels)"
+    return Value(
+        code,
+        call,
+        _accuracy,
+        accuracy_names,
+        prelude=GET_PREDICTIONS,
+        what="accuracy",
+        label="get_accuracy",
+    )
+
+
 def forward_shapes() -> dict:
     """The shapes of the stated model's forward quantities and parameters."""
     inp = inputs(SETUP)
@@ -1044,27 +1058,11 @@ ENTRIES = (
         "def get_accuracy(predictions, Y): ... then, in a block of its own and unindented, "
         "print(predictions, Y); return np.sum(predictions == Y) / Y.size",
         MODEL,
-        Value(
-            GET_ACCURACY,
-            "get_accuracy(get_predictions(A2), labels)",
-            _accuracy,
-            accuracy_names,
-            prelude=GET_PREDICTIONS,
-            what="accuracy",
-            label="get_accuracy",
-        ),
+        _get_accuracy(GET_ACCURACY),
         corrected=(
             f"indent the body into get_accuracy (the split block is {EXTRACTION}, like one_hot's)"
         ),
-        corrected_check=Value(
-            GET_ACCURACY_INDENTED,
-            "get_accuracy(get_predictions(A2), labels)",
-            _accuracy,
-            accuracy_names,
-            prelude=GET_PREDICTIONS,
-            what="accuracy",
-            label="get_accuracy",
-        ),
+        corrected_check=_get_accuracy(GET_ACCURACY_INDENTED),
     ),
     # ----- numerical hazards ---------------------------------------------------------------------
     Entry(
