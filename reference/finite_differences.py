@@ -92,11 +92,13 @@ def central_differences(
 
 @dataclass(frozen=True)
 class Directional:
-    """d/dt f(p + t d) at 0, scipy's error estimate of it, and whether scipy converged."""
+    """d/dt f(p + t d) at 0, scipy's error estimate of it, whether scipy converged, and the
+    smallest step it took (f's own rounding, eps |f| / step, is not in scipy's estimate)."""
 
     derivative: float
     error: float
     converged: bool
+    step: float = float("nan")
 
 
 def directional_derivative(
@@ -127,11 +129,12 @@ def directional_derivative(
                 break
             step /= 4
         else:
-            return Directional(float("nan"), float("inf"), False)
+            return Directional(float("nan"), float("inf"), False, step)
     res = differentiate.derivative(
         along, 0.0, initial_step=step, step_factor=2.0, order=4, maxiter=6
     )
-    return Directional(float(res.df), float(res.error), bool(res.success))
+    smallest = step / 2.0 ** int(res.nit)  # each iteration halves the step
+    return Directional(float(res.df), float(res.error), bool(res.success), smallest)
 
 
 def taylor_remainder(
