@@ -108,6 +108,8 @@ class TrainResult:
         so it can exceed `seconds`, which is this call's.
     steps: optimizer steps trained; config: recipe, formulation, engine, dtype, dataset, seed, ...
     gate: the gate's CheckReport as JSON (None when skipped).
+    checks: verdicts of the periodic directional checks (`verify_every`), counted over every
+        segment of a resumed run, e.g. {"pass": 46, "inconclusive": 1}; empty without them.
     test_predictions, test_labels: predicted and true class of every official test image.
     sample_indices: test images shown as sample predictions; out: the output directory, or None.
     """
@@ -125,6 +127,7 @@ class TrainResult:
     config: dict
     seed: int
     gate: dict | None  # CheckReport.to_json() of the gate, None when skipped
+    checks: dict[str, int]  # verdict -> how many periodic checks gave it
     test_predictions: np.ndarray = field(repr=False)  # predicted class of every test image
     test_labels: np.ndarray = field(repr=False)  # and its label
     sample_indices: np.ndarray = field(repr=False)  # test images shown as sample predictions
@@ -152,6 +155,7 @@ class TrainResult:
                 for i in self.sample_indices
             ],
             "gate": self.gate,
+            "periodic_checks": self.checks,
             "machine": machine(),
         }
 
@@ -529,6 +533,7 @@ class _State:
     check_rng: np.random.Generator  # directions of the periodic checks
     history: dict[str, list]
     seconds: float  # training-loop seconds of earlier segments
+    checks: dict[str, int] = field(default_factory=dict)  # periodic checks' verdicts, counted
 
     def save(self, path: Path, config: dict, seconds: float) -> None:
         """Write this state to `path` atomically."""
@@ -542,6 +547,7 @@ class _State:
             "check_rng": self.check_rng.bit_generator.state,
             "history": self.history,
             "train_seconds": seconds,
+            "checks": self.checks,
             "config": config,
         }
         checkpoint.save(path, arrays, meta)
@@ -561,6 +567,7 @@ class _State:
             check_rng=check_rng,
             history=meta["history"],
             seconds=meta["train_seconds"],
+            checks=dict(meta.get("checks", {})),  # (checkpoints before the counts: none)
         )
 
 
@@ -902,7 +909,7 @@ def train(
                     callback(s.step, s.params)
                 if verify_every and s.step % verify_every == 0:
                     p64 = _relayout(s.params, native, model, np.float64)
-                    _directional(
+                    verdict = _directional(
                         model,
                         formulation,
                         p64,
@@ -913,7 +920,8 @@ def train(
                         recipe,
                         engine,
                         checked,
-                    )
+                    ).verdict
+                    s.checks[verdict] = s.checks.get(verdict, 0) + 1
                 if checkpoint_every and s.step % checkpoint_every == 0:
                     save_checkpoint(s.seconds + time.perf_counter() - loop_start - history_seconds)
             train_seconds = s.seconds + time.perf_counter() - loop_start - history_seconds
@@ -943,6 +951,7 @@ def train(
         config=config,
         seed=seed,
         gate=gate_report,
+        checks=dict(s.checks),
         test_predictions=test_pred,
         test_labels=np.asarray(splits.test[1]),
         sample_indices=samples[: recipe.test_predictions],

@@ -324,3 +324,11 @@ def test_a_busy_machine_gets_a_note_on_blas_threads(capsys, monkeypatch, load, e
     assert sum("load average" in line for line in lines) == noted
     code, _, err = run(capsys, "train", *argv, "--lr", "-1")  # an error stays one line
     assert code == 2 and err.count("\n") == 1 and "load average" not in err, err
+
+
+def test_the_periodic_checks_are_counted_in_the_summary(capsys):
+    code, out, _ = run(capsys, "train", *SMALL, "--no-verify", "--verify-every", "5")
+    assert code == 0
+    assert "periodic directional checks: 3 passed" in out, out  # steps 5, 10, 15
+    code, out, _ = run(capsys, "train", *SMALL, "--no-verify")
+    assert code == 0 and "periodic" not in out, out

@@ -133,7 +133,17 @@ def test_verifying_does_not_change_what_is_trained():
     a = quiet_train(small(iterations=6), verify=True, verify_every=3)
     b = quiet_train(small(iterations=6), verify=False)
     assert a.gate["verdict"] == "pass" and b.gate is None
+    assert a.checks == {"pass": 2} and b.checks == {}  # steps 3 and 6
     assert_same_params(a.params, b.params)
+
+
+def test_periodic_checks_are_counted_over_every_segment(tmp_path):
+    quiet_train(small(iterations=5), out=tmp_path, verify_every=2)  # steps 2, 4
+    first = json.loads((tmp_path / "metrics.json").read_text())
+    assert first["periodic_checks"] == {"pass": 2}
+    longer = quiet_train(small(iterations=12), resume=tmp_path, verify_every=2)  # 6, 8, 10, 12
+    assert longer.checks == {"pass": 6}
+    assert json.loads((tmp_path / "metrics.json").read_text())["periodic_checks"] == {"pass": 6}
 
 
 @pytest.mark.parametrize(

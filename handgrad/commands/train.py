@@ -272,6 +272,11 @@ def _train(args: argparse.Namespace) -> int:
                 for i in result.sample_indices
             )
         )
+    if result.checks:  # counted over every segment of a resumed run
+        counts = ", ".join(
+            f"{n} {v if v != 'pass' else 'passed'}" for v, n in result.checks.items()
+        )
+        print(f"periodic directional checks: {counts}")
     # a resumed run's loop time sums every segment's, its wall time is this one's
     segments = (" this segment", " over all segments") if args.resume else ("", "")
     print(
