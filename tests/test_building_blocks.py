@@ -286,6 +286,8 @@ def test_verify_command_passes_on_real_mnist_and_prints_json():
     rows = {(r["formulation"], r["model"]) for r in report["rows"]}
     assert rows == {(f, r) for f in FORMULATIONS for r in DOCUMENT_MODELS}
     assert all(r["rel_error_jax"] <= 1e-10 for r in report["rows"])
+    for r in report["rows"]:  # two kinds of finite-difference error, and the larger of them
+        assert r["rel_error_fd"] == max(r["rel_error_directions"], r["rel_error_entries"]) > 0
 
 
 def test_verify_fails_when_a_formulation_is_wrong(monkeypatch):
@@ -300,4 +302,5 @@ def test_verify_fails_when_a_formulation_is_wrong(monkeypatch):
     assert [r.passed for r in rows] == [False]
     assert rows[0].rel_error_jax > 0.1
     assert not rows[0].passed_jax and not rows[0].passed_fd  # a sign is wrong against both
+    assert rows[0].rel_error_entries > 0.1  # the sampled entries of b1 see it
     assert "FAIL (both)" in verify.format_table(rows)
