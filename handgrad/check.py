@@ -171,7 +171,7 @@ class CheckReport:
                     "; right as float32: pass dtype='float32' (--dtype float32)"
                 )
             if kinds == {"order"}:
-                return f"FAIL: right values in the wrong order ({', '.join(wrong)})"
+                return f"FAIL: right values, misplaced ({', '.join(wrong)})"
             if kinds == {"approximate"}:
                 return (
                     f"FAIL: {count} gradients are near misses ({', '.join(wrong)}): an approximation "
@@ -503,12 +503,18 @@ def _short_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
+class Keyed(dict):
+    """Gradients that came under keys (a dict), not in a tuple's order: misplaced ones are under
+    the wrong keys rather than in the wrong order."""
+
+
 def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | None, list[str]]:
-    """({key: array or None}, error, notes) from a dict or a tuple (dW1, db1, dW2, db2, ...)."""
+    """({key: array or None}, error, notes) from a dict (then a `Keyed`) or a tuple (dW1, db1,
+    dW2, db2, ...)."""
     keys, notes = list(shapes), []
     order = ", ".join("d" + k for k in keys)
     if isinstance(out, Mapping):
-        found = {}
+        found = Keyed()
         for key in keys:
             names = [n for n in (key, "d" + key) if n in out]
             if len(names) == 2:
@@ -1059,7 +1065,8 @@ def _by_values(problem, received, reports, truth, variants, low) -> None:
     `variants`: the known bugs' gradients, or the function that computes them when needed."""
     tol = tolerance("float32" if low else problem.dtype, "autodiff")
     raw = {k: _numeric(received.get(k)) for k in truth}
-    for key, diagnosis in diagnose_order(raw, truth, tol).items():
+    keyed = isinstance(received, Keyed)
+    for key, diagnosis in diagnose_order(raw, truth, tol, keyed).items():
         if reports[key].verdict == "fail":
             reports[key].diagnosis = diagnosis
     for key, report in reports.items():

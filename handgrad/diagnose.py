@@ -207,10 +207,14 @@ def shape_by_values(
 
 
 def diagnose_order(
-    got: Mapping[str, np.ndarray | None], truth: Mapping[str, np.ndarray], tol: Tolerance
+    got: Mapping[str, np.ndarray | None],
+    truth: Mapping[str, np.ndarray],
+    tol: Tolerance,
+    keyed: bool = False,
 ) -> dict[str, Diagnosis]:
     """{key: `order`} for the misplaced ones when the received gradients are the right ones in
-    another order, each matched by its values (a key keeps its own when they fit); else {}."""
+    another order (`keyed`: under other keys of a dict), each matched by its values (a key keeps
+    its own when they fit); else {}."""
     keys, match = list(truth), {}
     for key in keys:
         g = got.get(key)
@@ -224,8 +228,13 @@ def diagnose_order(
         match[key] = fits[0]
     if sorted(match.values()) != sorted(keys) or all(k == v for k, v in match.items()):
         return {}
-    yours = ", ".join("d" + match[k] for k in keys)
-    detail = f"right values, wrong order: yours are ({yours}), expected ({', '.join('d' + k for k in keys)})"
+    if keyed:
+        moved = ", ".join(f"d{match[k]} under {k!r}" for k in keys if match[k] != k)
+        detail = f"right values under the wrong keys: yours has {moved}"
+    else:
+        yours = ", ".join("d" + match[k] for k in keys)
+        expected = ", ".join("d" + k for k in keys)
+        detail = f"right values, wrong order: yours are ({yours}), expected ({expected})"
     return {
         k: Diagnosis("order", None, f"the right d{match[k]} in {k}'s place; {detail}")
         for k in keys

@@ -779,7 +779,22 @@ def test_right_values_in_the_wrong_order_are_told_so_with_no_layer():
     assert {p.diagnosis.kind for p in report.parameters.values()} == {"order"}, str(report)
     assert "expected (dW1, db1, dW2, db2)" in report.parameters["W1"].diagnosis.detail
     assert report.first_wrong_layer is None and "look at" not in str(report)
-    assert "right values in the wrong order" in str(report)
+    assert "FAIL: right values, misplaced" in str(report)
+
+
+def test_a_dict_with_values_under_the_wrong_keys_is_told_so():
+    """A dict has keys, not an order: the diagnosis says which values sit under which key."""
+    model = Model("relu", "softmax", "column", (10, 10, 10))
+
+    def swapped_keys(params, X, Y):
+        g = gradients(model, params, X, Y)
+        return {"dW1": g["W2"], "db1": g["b1"], "dW2": g["W1"], "db2": g["b2"]}
+
+    report = check_gradients(swapped_keys, model)
+    assert {k for k, p in report.parameters.items() if p.verdict == "fail"} == {"W1", "W2"}
+    detail = report.parameters["W1"].diagnosis.detail
+    assert "under the wrong keys: yours has dW2 under 'W1', dW1 under 'W2'" in detail, detail
+    assert "order" not in detail, detail
 
 
 def test_a_square_networks_other_weight_in_dZ_is_named():
