@@ -57,6 +57,7 @@ from handgrad.diagnose import (
     diagnose_shape,
     diagnose_values,
     layer_hint,
+    locate_loss_factor,
     shape_by_values,
     summed_over_units,
     variant_gradients,
@@ -1345,6 +1346,7 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
     )
     if report.verdict == "fail":
         ps = report.parameters
+        locate_loss_factor(model, {k: p.diagnosis for k, p in ps.items()})
         wrong = [int(k[1:]) for k, p in ps.items() if p.verdict == "fail" and _locates(p.diagnosis)]
         report.first_wrong_layer = l = max(wrong, default=None)
         if l is None:

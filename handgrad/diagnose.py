@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,7 @@ class Diagnosis:
     kind: str | None
     factor: float | None = None
     detail: str = ""
+    label: str | None = field(default=None, compare=False, repr=False)  # a scale's "2", "1/m"
 
 
 RIGHT = "right"
@@ -317,6 +318,46 @@ def _scale_hint(label: str | None, output: str, batch_axis: int = 1) -> str:
     return hints.get(label.split(" = ")[0], "")
 
 
+LOSS_FACTORS = ("2", "1/2", "m/2")  # factors `_scale_hint` puts in the loss's delta (-m/2: 000's
+# (y - a) sigma'(z), named by its form wherever it is written)
+
+
+def locate_loss_factor(model: Model, diagnoses: Mapping[str, Diagnosis]) -> None:
+    """Where a factor that `_scale_hint` puts in the loss's delta (2, 1/2, m/2) scales only some
+    gradients, it is not in the delta, which reaches every gradient: adds to those hints where it
+    is instead, in dZ^l when exactly layers l and below carry it, else in each one's own formula.
+    """
+    keys = list(model.param_shapes())
+    for label in LOSS_FACTORS:
+        S = [k for k in keys if diagnoses[k].kind == "scale" and diagnoses[k].label == label]
+        if not S or len(S) == len(keys):
+            continue
+        l = max(int(k[1:]) for k in S)
+        if sorted(S) == sorted(k for k in keys if int(k[1:]) <= l):
+            who = "layer 1 carries" if l == 1 else f"layers {l} and below carry"
+            hint = (
+                f" Only {who} it, so it entered below the loss's delta (which reaches every "
+                f"gradient); {layer_hint(model, l)}"
+            )
+        else:
+            names = ", ".join("d" + k for k in S)
+            hint = (
+                f" Only {names} {'carries' if len(S) == 1 else 'carry'} it, so it is in "
+                f"{'its' if len(S) == 1 else 'their'} own formula, not in the loss's delta (which "
+                f"reaches every gradient): {', '.join(_own_formula(model, k) for k in S)}"
+            )
+        for k in S:
+            diagnoses[k].detail += hint
+
+
+def _own_formula(model: Model, key: str) -> str:
+    """dW^l's or db^l's formula from dZ^l in the model's layout."""
+    l, col = int(key[1:]), model.layout == "column"
+    if key[0] == "W":
+        return f"dW{l} = dZ{l} A{l - 1}ᵀ" if col else f"dW{l} = A{l - 1}ᵀ dZ{l}"
+    return f"db{l} = dZ{l} summed over the batch"
+
+
 def diagnose_non_finite(g: np.ndarray) -> Diagnosis | None:
     """A `non-finite` diagnosis naming how many entries are NaN or inf and the first; else None."""
     bad = ~np.isfinite(g)
@@ -390,7 +431,8 @@ def diagnose_values(
         label, fitted = found if found else (None, fitted)
         named = f"factor {label}" + _sizes_named(label, m, sizes) if label else ""
         detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")
-        return Diagnosis("scale", fitted, detail + _scale_hint(label, output, batch_axis))
+        hint = _scale_hint(label, output, batch_axis)
+        return Diagnosis("scale", fitted, detail + hint, label)
     if g.ndim == 2 and g.shape[0] == g.shape[1] and g.size > 1:
         if not _close(a.T, a, tol) and _close(g, a.T, tol):
             return Diagnosis("transpose", None, "the transpose of the right gradient")

@@ -1155,3 +1155,29 @@ def test_float32_soft_labels_are_renormalised_not_failed():
     report = check_gradients(lambda p, X, Y: gradients(model, p, X, Y), model, X=X, Y=Y)
     assert report.verdict == "pass", str(report)
     assert any("renormalised" in n for n in report.notes), report.notes
+
+
+@pytest.mark.parametrize(
+    ("scaled", "says"),
+    [
+        (("W1", "b1", "W2", "b2"), "the 2 of d/da (a - y)^2 = 2(a - y) counted twice?"),
+        (("W1", "b1"), "Only layer 1 carries it, so it entered below the loss's delta"),
+        (("W1",), "Only dW1 carries it, so it is in its own formula"),
+        (("W2", "b2"), "Only dW2, db2 carry it, so it is in their own formula"),
+    ],
+    ids=["all", "layer-1", "dW1", "layer-2-only"],
+)
+def test_a_loss_factor_is_blamed_on_the_loss_only_where_every_gradient_carries_it(scaled, says):
+    """MSE's 2 sits in the output delta, which reaches every gradient: a 2 in some of them is
+    elsewhere (a reviewer's note: the hint ignored whether the other tensors share the factor)."""
+    model = Model("sigmoid", "mse", "column", (6, 5, 4))
+
+    def doubled(params, X, Y):
+        g = gradients(model, params, X, Y)
+        return {k: 2 * v if k in scaled else v for k, v in g.items()}
+
+    report = check_gradients(doubled, model)
+    assert {k for k, p in report.parameters.items() if p.verdict == "fail"} == set(scaled)
+    for key in scaled:
+        diagnosis = report.parameters[key].diagnosis
+        assert diagnosis.kind == "scale" and says in diagnosis.detail, str(report)
