@@ -1348,14 +1348,23 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
         ps = report.parameters
         locate_loss_factor(model, {k: p.diagnosis for k, p in ps.items()})
         wrong = [int(k[1:]) for k, p in ps.items() if p.verdict == "fail" and _locates(p.diagnosis)]
-        report.first_wrong_layer = l = max(wrong, default=None)
-        if l is None:
-            return report
-        bias_only, weight_only = ps[f"W{l}"].verdict == "pass", ps[f"b{l}"].verdict == "pass"
-        hint = layer_hint(model, l, bias_only=bias_only, weight_only=weight_only)
-        for p in ps.values():
-            if p.diagnosis.kind in ("known-bug", "unexplained"):
-                p.diagnosis.detail += f"; {hint}"
+        report.first_wrong_layer = max(wrong, default=None)
+        # Each failure gets the hint of the first wrong layer at or above it that can explain it:
+        # a wrong dZ^l reaches every layer below, but a slip in dW^l or db^l alone reaches nothing,
+        # so the failures below such a layer get a hint of their own.
+        again = False
+        while wrong:
+            l = max(wrong)
+            bias_only, weight_only = ps[f"W{l}"].verdict == "pass", ps[f"b{l}"].verdict == "pass"
+            hint = layer_hint(model, l, bias_only, weight_only, again)
+            alone = bias_only or weight_only
+            for k, p in ps.items():
+                if (int(k[1:]) == l or (not alone and int(k[1:]) < l)) and p.diagnosis.kind in (
+                    "known-bug",
+                    "unexplained",
+                ):
+                    p.diagnosis.detail += f"; {hint}"
+            wrong, again = ([k for k in wrong if k < l] if alone else []), True
     return report
 
 

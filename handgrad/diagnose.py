@@ -715,12 +715,18 @@ def variant_gradients(
     return out
 
 
-def layer_hint(model: Model, l: int, bias_only: bool = False, weight_only: bool = False) -> str:
+def layer_hint(
+    model: Model, l: int, bias_only: bool = False, weight_only: bool = False, again: bool = False
+) -> str:
     """Where to look when layer l is, counting from the output, the first wrong one (`bias_only`:
     dW^l is right, so dZ^l almost surely is, and only db^l is wrong; `weight_only`: the other
-    way round)."""
+    way round; `again`: the first wrong layer below one whose slip reaches no other layer)."""
     L, col = model.depth, model.layout == "column"
-    first = f"the first wrong layer from the output is {l}"
+    first = (
+        f"layer {l} is wrong on its own too (the slip above reaches no other layer)"
+        if again
+        else f"the first wrong layer from the output is {l}"
+    )
     dW = f"dZ{l} A{l - 1}ᵀ" if col else f"A{l - 1}ᵀ dZ{l}"
     if bias_only:
         axis = 1 if col else 0

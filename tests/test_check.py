@@ -1181,3 +1181,21 @@ def test_a_loss_factor_is_blamed_on_the_loss_only_where_every_gradient_carries_i
     for key in scaled:
         diagnosis = report.parameters[key].diagnosis
         assert diagnosis.kind == "scale" and says in diagnosis.detail, str(report)
+
+
+def test_a_slip_in_one_weight_gradient_is_not_blamed_for_an_independent_one_below():
+    """dW2 and dW1 each wrong on their own, biases right: W1's row said 'look at dW2 itself',
+    which a slip confined to dW2 cannot cause (a student simulation's b07b, a^(L) in both dW)."""
+    model = Model("sigmoid", "mse", "row", (6, 5, 4))
+    noise = np.random.default_rng(7)
+
+    def two_slips(params, X, Y):
+        g = gradients(model, params, X, Y)
+        return {**g, "W2": g["W2"] + noise.random((5, 4)), "W1": g["W1"] + noise.random((6, 5))}
+
+    report = check_gradients(two_slips, model)
+    w1, w2 = report.parameters["W1"].diagnosis.detail, report.parameters["W2"].diagnosis.detail
+    assert report.first_wrong_layer == 2
+    assert "first wrong layer from the output is 2" in w2 and "look at dW2 itself" in w2, w2
+    assert "layer 1 is wrong on its own too" in w1 and "look at dW1 itself" in w1, w1
+    assert "dW2" not in w1, w1
