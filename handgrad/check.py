@@ -37,6 +37,7 @@ import inspect
 import math
 import os
 import sys
+import sysconfig
 import threading
 import traceback
 import weakref
@@ -176,7 +177,7 @@ class CheckReport:
             if kinds == {"approximate"}:
                 return (
                     f"FAIL: {count} gradients are near misses ({', '.join(wrong)}): an approximation "
-                    "rather than a slip in a formula?"
+                    "or float32 arithmetic rather than a slip in a formula?"
                 )
             layer = self.first_wrong_layer
             layer = "" if layer is None else f"; first wrong layer from the output: {layer}"
@@ -412,11 +413,17 @@ def _mnist(data_dir, notes: list[str]):
 def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Params | None:
     """grad_fn's gradients on the problem, parsed; None with report.verdict "error" if it failed."""
     out, error, modified = _call(grad_fn, problem)
-    if modified:
-        names = ", ".join(f"params[{k!r}]" for k in modified)
+    changed = [k for k in modified if k not in ("X", "Y")]
+    if changed:
+        names = ", ".join(f"params[{k!r}]" for k in changed)
         report.notes.append(
             f"your function modified {names} in place (here a copy; in a training loop that "
             "updates the parameters, they would be updated twice)"
+        )
+    for k in (k for k in modified if k in ("X", "Y")):
+        report.notes.append(
+            f"your function modified {k} in place (an {k} /= 255 or {k} -= ...?): its gradient is "
+            f"for the changed {k}, and in a training loop {k} would change at every step"
         )
     received = None
     if error is None:
@@ -436,11 +443,15 @@ def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Param
 
 
 def _call(grad_fn: Callable, problem: Problem) -> tuple[object, str | None, list[str]]:
-    """(grad_fn's result, None) or (None, what it raised and where), and the keys of the params
-    it changed (in place, or in the dict it was given)."""
+    """(grad_fn's result, None) or (None, what it raised and where), and what it changed: the
+    keys of the params (in place, or in the dict it was given), "X" and "Y" (in place)."""
     params = {k: v.copy() for k, v in problem.params.items()}
-    out, error = _call_with(grad_fn, problem, params)
+    X, Y = problem.X.copy(), problem.Y.copy()
+    out, error = _call_with(grad_fn, params, X, Y)
     modified = [k for k, v in problem.params.items() if not _unchanged(params.get(k), v)]
+    modified += [
+        k for k, a, b in (("X", X, problem.X), ("Y", Y, problem.Y)) if not _unchanged(a, b)
+    ]
     return out, error, modified
 
 
@@ -451,36 +462,73 @@ def _unchanged(after: object, before: np.ndarray) -> bool:
         return False
 
 
-def _call_with(grad_fn: Callable, problem: Problem, params: Params) -> tuple[object, str | None]:
+def _call_with(grad_fn: Callable, params: Params, X, Y) -> tuple[object, str | None]:
     """(grad_fn(params, X, Y), None), or (None, what it raised and where)."""
     signature = ""
     try:
         signature = inspect.signature(grad_fn)
-        signature.bind(params, problem.X, problem.Y)
+        signature.bind(params, X, Y)
     except TypeError as error:  # said here, not as a TypeError raised inside handgrad
         name = getattr(grad_fn, "__name__", type(grad_fn).__name__)
         return None, f"{name}{signature} cannot be called as {name}(params, X, Y): {error}"
     except ValueError:  # no signature to inspect (a builtin): the call itself will tell
         pass
     try:
-        return grad_fn(params, problem.X.copy(), problem.Y.copy()), None
+        return grad_fn(params, X, Y), None
     except (Exception, SystemExit) as error:
-        return None, describe_exception(grad_fn, error)
+        return None, describe_exception(grad_fn, error) + _argument_order(signature)
+
+
+PARAMS_NAMES = {"params", "parameters", "p", "theta", "weights", "network", "net", "model"}
+
+
+def _argument_order(signature) -> str:
+    """A hint where the function's parameter names put params last, as (X, Y, params)."""
+    names = [n.lower() for n in getattr(signature, "parameters", {})]
+    if len(names) >= 3 and names[2] in PARAMS_NAMES and names[0] not in PARAMS_NAMES:
+        order = ", ".join(list(signature.parameters)[:3])
+        return f"; handgrad calls it as f(params, X, Y), and yours reads ({order}): reorder them"
+    return ""
 
 
 def describe_exception(fn: Callable, error: BaseException) -> str:
-    """ "NAME raised TYPE: message (file.py, line N: code)", the line in fn's own file if any."""
+    """ "NAME raised TYPE: message (file.py, line N: code)": the innermost line of the user's own
+    code (not a library's), and the line in fn's own file that led there when that is another."""
     frames = traceback.extract_tb(error.__traceback__)
     home = _source_file(fn)
     own = [f for f in frames if home and _same_file(f.filename, home)]
-    frame = (own or frames[-1:] or [None])[-1]
+    users = [f for f in frames if not _library(f.filename)]
+    frame = (users or own or frames[-1:] or [None])[-1]
     where = ""
     if frame is not None:
-        code = f": {frame.line.strip()}" if frame.line else ""
-        where = f" ({_short_path(frame.filename)}, line {frame.lineno}{code})"
+        where = f" ({_line(frame)}"
+        if own and own[-1] is not frame:
+            where += f"; called from {_line(own[-1])}"
+        where += ")"
     message = str(error).splitlines()[0] if str(error) else ""
     name = getattr(fn, "__name__", type(fn).__name__)
     return f"{name} raised {type(error).__name__}: {message}{where}"
+
+
+def _line(frame: traceback.FrameSummary) -> str:
+    code = f": {frame.line.strip()}" if frame.line else ""
+    return f"{_short_path(frame.filename)}, line {frame.lineno}{code}"
+
+
+LIBRARIES = tuple(
+    os.path.abspath(p)
+    for p in {*(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib"))}
+    | {os.path.dirname(os.path.dirname(np.__file__)), os.path.dirname(__file__)}
+)
+
+
+def _library(filename: str) -> bool:
+    """Whether a traceback's file is a library's (Python's, an installed package's, handgrad's)
+    rather than the user's."""
+    path = os.path.abspath(filename)
+    return filename.startswith("<") or any(
+        path.startswith(lib + os.sep) for lib in LIBRARIES if lib != os.sep
+    )
 
 
 def _source_file(fn: Callable) -> str | None:
@@ -536,6 +584,11 @@ def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | 
     else:
         what = type(out).__name__
         return {}, f"returned {what}; expected a dict keyed like the parameters or ({order})", notes
+    if any(isinstance(v, np.matrix) for v in found.values()):
+        notes.append(
+            "your gradients are np.matrix: there * is a matrix product (and ** a matrix power); "
+            "where you meant elementwise, use np.multiply or plain arrays"
+        )
     return found, None, notes
 
 
@@ -1355,7 +1408,7 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
         again = False
         while wrong:
             l = max(wrong)
-            bias_only, weight_only = ps[f"W{l}"].verdict == "pass", ps[f"b{l}"].verdict == "pass"
+            bias_only, weight_only = _right(ps[f"W{l}"]), _right(ps[f"b{l}"])
             hint = layer_hint(model, l, bias_only, weight_only, again)
             alone = bias_only or weight_only
             for k, p in ps.items():
@@ -1366,6 +1419,12 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
                     p.diagnosis.detail += f"; {hint}"
             wrong, again = ([k for k in wrong if k < l] if alone else []), True
     return report
+
+
+def _right(p: ParameterReport) -> bool:
+    """Passed where being right says something: not a right gradient of about 0 (dW^l with
+    A^(l-1) = 0 is 0 whatever dZ^l is, as in a shrunk Hypothesis example with X = 0)."""
+    return p.verdict == "pass" and p.max_rel_error is not None
 
 
 def _locates(diagnosis: Diagnosis) -> bool:

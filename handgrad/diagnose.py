@@ -21,7 +21,8 @@ Kinds, tried in this order (the first that fits wins):
 - `weight-decay`: received = true + c W (or c b): an L2 term's lambda W missing (c = -lambda),
   extra, or with another lambda than the loss's (the factor is c); decayed biases.
 - `approximate`: within a relative 1e-6 of the right gradient in a float64 check (whose tolerance
-  is 1e-10): an approximation (finite differences, an epsilon inside a softmax or a log), not a
+  is 1e-10): an approximation (finite differences, an epsilon inside a softmax or a log) or
+  float32 arithmetic inside a function that returns float64, not a
   slip in a formula; no layer is named.
 - `known-bug`: none of the above, but a known bug reproduces the received values: one of
   `variant_gradients` (a left-out or misplaced activation derivative, another layer's W or A, a
@@ -426,7 +427,8 @@ def diagnose_values(
             found = _within_rounding(g, a, fitted, m, loose, bound + slack)
         if found is not None and found[1] == -1.0:
             return Diagnosis("sign", -1.0, SIGN_DETAIL)
-        if found is None and g.size == 1:  # one number fits any scale: no evidence of one
+        if found is None and np.count_nonzero(np.abs(a) > bound) < 2:  # one number fits any
+            # scale: no evidence of one (a shrunk Hypothesis example leaves one nonzero entry)
             return _explain(key, g, a, tol, truth, variants)
         label, fitted = found if found else (None, fitted)
         named = f"factor {label}" + _sizes_named(label, m, sizes) if label else ""
@@ -464,7 +466,8 @@ def _approximate(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> Diagnosis | No
         None,
         f"largest error {rel:.1e} of the largest right entry (the check allows about "
         f"{tol.rtol:g}): an approximation, such as finite differences or an epsilon added inside "
-        "a softmax or a log, rather than a slip in a formula?",
+        "a softmax or a log, or arithmetic in float32 somewhere (an .astype(np.float32) of X or "
+        "of a parameter), rather than a slip in a formula?",
     )
 
 
@@ -474,6 +477,8 @@ def _weight_decay(key, g, a, tol, param) -> Diagnosis | None:
     if param is None or param.shape != g.shape or g.size < 2:  # one number fits any c
         return None
     pp, d = float(np.sum(param * param)), g - a
+    if np.count_nonzero(np.abs(d) > _bound(a, tol)) < 2:  # so does one wrong entry
+        return None
     c = float(np.sum(d * param)) / pp if pp > 0 else 0.0
     if c == 0.0 or np.max(np.abs(d - c * param)) > _bound(a, tol):
         return None

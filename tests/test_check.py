@@ -571,6 +571,98 @@ def test_a_function_that_updates_params_in_place_is_told():
     assert not any("in place" in n for n in check_gradients(mutants.doc002, SMALL).notes)
 
 
+def test_a_function_that_changes_X_in_place_is_told():
+    """X /= 255 inside the gradient function: its gradient is for another X (a student
+    simulation's b19 was told only 'look at dZ2')."""
+
+    def scales_X(params, X, Y):
+        X /= 2
+        return gradients(SMALL, params, X, Y)
+
+    report = check_gradients(scales_X, SMALL)
+    assert report.verdict == "fail", str(report)
+    assert any("modified X in place" in n for n in report.notes), report.notes
+    assert not any("Y in place" in n or "params[" in n for n in report.notes), report.notes
+
+
+def test_an_exception_names_the_users_innermost_line_and_the_call_that_led_there(tmp_path):
+    """A wrapper around an engineer's own class: the line that raised is in the class's file,
+    not the wrapper's (an engineer simulation was shown only the wrapper's line)."""
+    (tmp_path / "mynet_wrong.py").write_text(
+        "import numpy as np\n\n\ndef backward(W, X):\n    return np.ones((2, 3)) @ X\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import mynet_wrong
+    finally:
+        sys.path.remove(str(tmp_path))
+
+    def wrapper(params, X, Y):
+        return mynet_wrong.backward(params["W1"], X)
+
+    report = check_gradients(wrapper, SMALL)
+    assert report.verdict == "error"
+    assert "mynet_wrong.py, line 5: return np.ones((2, 3)) @ X; called from " in report.error
+    assert f"test_check.py, line {inspect.getsourcelines(wrapper)[1] + 1}" in report.error
+
+
+def test_an_exception_from_arguments_in_another_order_says_the_order():
+    def grad(X, Y, params):  # Nielsen's and 000's order
+        return gradients(SMALL, params, X, Y)
+
+    report = check_gradients(grad, SMALL)
+    assert report.verdict == "error"
+    assert "handgrad calls it as f(params, X, Y), and yours reads (X, Y, params)" in report.error
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_np_matrix_gradients_get_a_note_on_star():
+    """000's 'matrix operations' taken literally: with np.matrix every * is a matrix product."""
+
+    def as_matrix(params, X, Y):
+        return {k: np.asmatrix(v) for k, v in gradients(SMALL, params, X, Y).items()}
+
+    report = check_gradients(as_matrix, SMALL)
+    assert report.verdict == "pass", str(report)  # right values pass; the note is a warning
+    assert any("np.matrix: there * is a matrix product" in n for n in report.notes), report.notes
+    assert not any("np.matrix" in n for n in check_gradients(mutants.doc002, SMALL).notes)
+
+
+def test_a_right_gradient_of_zero_says_nothing_about_the_layer():
+    """X = 0 (a shrunk Hypothesis example): dW1 = dZ1 Xᵀ is 0 whatever dZ1 is, so its pass is no
+    evidence that dZ1 is right; the hint said 'dW1 is right ... look at db1 itself'."""
+    model = Model("relu", "softmax", "row", (3, 4, 2))
+    params = init_params(model, np.random.default_rng(0))
+    X, Y = np.zeros((5, 3)), np.eye(2)[[0, 1, 0, 1, 1]]
+
+    def no_mask(params, X, Y):  # ReLU's g'(Z1) left out of db1 alone
+        dZ2 = (handgrad.forward(model, params, X)["A2"] - Y) / len(X)
+        return {
+            **gradients(model, params, X, Y),
+            "b1": (dZ2 @ params["W2"].T).sum(0, keepdims=True),
+        }
+
+    report = check_gradients(no_mask, model, params=params, X=X, Y=Y)
+    detail = report.parameters["b1"].diagnosis.detail
+    assert report.parameters["W1"].verdict == "pass" and "dW1 is right" not in detail, detail
+    assert "look at dZ1 = dZ2 W2ᵀ * g'(Z1)" in detail, detail
+
+
+def test_one_wrong_entry_is_no_evidence_of_weight_decay():
+    """b1 with one nonzero entry and db1 wrong there only: 'the right gradient + c b1' fits any
+    c, as in a shrunk Hypothesis example (an engineer simulation was told 'lambda b1 missing')."""
+    params = init_params(SMALL, np.random.default_rng(0))
+    params["b1"] = np.array([[0.0], [0.5], [0.0]])
+
+    def one_off(params, X, Y):
+        g = gradients(SMALL, params, X, Y)
+        return {**g, "b1": g["b1"] + 0.3 * params["b1"]}
+
+    report = check_gradients(one_off, SMALL, params=params)
+    assert report.parameters["b1"].verdict == "fail", str(report)
+    assert report.parameters["b1"].diagnosis.kind != "weight-decay", str(report)
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
