@@ -557,6 +557,10 @@ def _explain(key, g, a, tol, truth, variants) -> Diagnosis:
     return Diagnosis("unexplained", None, _one_signed(g, a, tol) or "no simple pattern fits")
 
 
+ABS_RATIO = 100  # |sum of |terms|| / |sum of terms|: typically about sqrt(m), median above this
+# is no absolute value's doing
+
+
 def _one_signed(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> str:
     """ "... every entry is >= 0 where ...": g of one sign where the right gradient, at several
     entries, clearly has the other, and |g| >= |a| entry by entry, as a sum of absolute values
@@ -564,6 +568,9 @@ def _one_signed(g: np.ndarray, a: np.ndarray, tol: Tolerance) -> str:
     bound = _bound(a, tol)
     if g.size < 4 or np.any(np.abs(g) < np.abs(a) - bound):
         return ""
+    big = np.abs(a) > bound
+    if big.any() and np.median(np.abs(g[big]) / np.abs(a[big])) > ABS_RATIO:
+        return ""  # far larger than cancelling terms make plausible: another slip (np.matrix's *)
     for sign, word in ((1, ">= 0"), (-1, "<= 0")):
         other = int(np.sum(sign * a < -bound))
         if other >= 2 and np.all(sign * g >= -bound) and np.any(sign * g > bound):

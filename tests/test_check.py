@@ -663,6 +663,30 @@ def test_one_wrong_entry_is_no_evidence_of_weight_decay():
     assert report.parameters["b1"].diagnosis.kind != "weight-decay", str(report)
 
 
+@pytest.mark.parametrize("times", [1, 1000])
+def test_an_absolute_value_that_loses_the_signs_is_asked_about_unless_far_too_large(times):
+    """003/004's "average of the absolute error" as dZ2 = |A2 - Y| / m: every dW2 and db2 entry is
+    >= 0 and never smaller in size than the right one. 1000 times that is no abs()'s doing (a
+    student's np.matrix * gave a one-signed gradient 6,500 times too large)."""
+    model = Model("relu", "softmax", "column", (6, 5, 4))
+
+    def abs_error(params, X, Y):
+        cache = handgrad.forward(model, params, X)
+        dZ2 = times * np.abs(cache["A2"] - Y) / X.shape[1]
+        dZ1 = (params["W2"].T @ dZ2) * (cache["Z1"] > 0)
+        return {
+            "W1": dZ1 @ X.T,
+            "b1": dZ1.sum(axis=1, keepdims=True),
+            "W2": dZ2 @ cache["A1"].T,
+            "b2": dZ2.sum(axis=1, keepdims=True),
+        }
+
+    report = check_gradients(abs_error, model)
+    detail = report.parameters["b2"].diagnosis.detail
+    assert report.parameters["b2"].verdict == "fail", str(report)
+    assert ("an absolute value that loses each term's sign?" in detail) == (times == 1), detail
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
