@@ -632,6 +632,12 @@ def _hidden_bugs(model: Model, params: Params, cache: Mapping[str, np.ndarray]) 
         bugs.append(
             (f"g'(A{k}) used where g'(Z{k}) belongs", {"local": {k: g.f_prime(cache[f"A{k}"])}})
         )
+        A = cache[f"A{k}"]
+        if model.hidden == "sigmoid":
+            wrong = (f"sigma'(Z{k}) as Z{k}(1 - Z{k}): the formula A(1 - A) applied to Z", Z[k])
+        else:  # a sigmoid network's derivative kept after switching the hidden activation
+            wrong = (f"sigmoid's derivative A{k}(1 - A{k}) kept for {model.hidden}", A)
+        bugs.append((wrong[0], {"local": {k: wrong[1] * (1 - wrong[1])}}))
         for j in range(1, L + 1):
             if j != k and Z[j].shape == Z[k].shape:
                 d = g.f_prime(Z[j])
@@ -667,6 +673,10 @@ def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -
                 f"dZ{L} = (A{L} - Y)/m, cross-entropy's delta, with MSE: sigma'(Z{L}) and the 2 of "
                 "(a - y)^2 left out",
                 {"delta": (A - Y) / m},
+            ),
+            (
+                f"sigma'(Z{L}) as Z{L}(1 - Z{L}): the formula A(1 - A) applied to Z",
+                {"delta": (2 / m) * (A - Y) * Z * (1 - Z)},
             ),
         ]
     fused = f"with cross-entropy dZ{L} = A{L} - Y already holds softmax's derivative"

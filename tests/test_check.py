@@ -687,6 +687,34 @@ def test_an_absolute_value_that_loses_the_signs_is_asked_about_unless_far_too_la
     assert ("an absolute value that loses each term's sign?" in detail) == (times == 1), detail
 
 
+@pytest.mark.parametrize(
+    ("hidden", "layer", "hint"),
+    [
+        ("sigmoid", 2, "sigma'(Z2) as Z2(1 - Z2): the formula A(1 - A) applied to Z"),
+        ("sigmoid", 1, "sigma'(Z1) as Z1(1 - Z1): the formula A(1 - A) applied to Z"),
+        ("relu", 1, "sigmoid's derivative A1(1 - A1) kept for relu"),
+    ],
+    ids=["output-z", "hidden-z", "relu-kept-sigmoid"],
+)
+def test_a_sigmoid_derivative_from_the_wrong_quantity_is_named(hidden, layer, hint):
+    """A(1 - A) applied to Z, or kept after switching to ReLU (a student simulation's b10, b28)."""
+    model = Model(hidden, "mse", "row", (6, 5, 4))
+
+    def slipped(params, X, Y):
+        c = handgrad.forward(model, params, X)
+        q = c["Z2"] if layer == 2 else c["A2"]
+        s = q * (1 - q) if layer == 2 else c["A2"] * (1 - c["A2"])
+        dZ2 = 2 * (c["A2"] - Y) / len(X) * s
+        q = c["A1"] if hidden == "relu" else c["Z1"] if layer == 1 else c["A1"]
+        dZ1 = (dZ2 @ params["W2"].T) * (q * (1 - q))
+        grads = {"W2": c["A1"].T @ dZ2, "b2": dZ2.sum(0, keepdims=True)}
+        return grads | {"W1": X.T @ dZ1, "b1": dZ1.sum(0, keepdims=True)}
+
+    report = check_gradients(slipped, model)
+    assert report.parameters["b1"].diagnosis.kind == "known-bug", str(report)
+    assert hint in report.parameters["b1"].diagnosis.detail, str(report)
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
