@@ -119,6 +119,8 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     first_wrong_layer: int | None = None
     title: str = ""
+    # what grad_fn raised (verdict "error"), for a traceback: `assert_gradients_match` chains it
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -412,7 +414,7 @@ def _mnist(data_dir, notes: list[str]):
 
 def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Params | None:
     """grad_fn's gradients on the problem, parsed; None with report.verdict "error" if it failed."""
-    out, error, modified = _call(grad_fn, problem)
+    out, error, modified, report.exception = _call(grad_fn, problem)
     changed = [k for k in modified if k not in ("X", "Y")]
     if changed:
         names = ", ".join(f"params[{k!r}]" for k in changed)
@@ -442,17 +444,18 @@ def _received(grad_fn: Callable, problem: Problem, report: CheckReport) -> Param
     return received
 
 
-def _call(grad_fn: Callable, problem: Problem) -> tuple[object, str | None, list[str]]:
-    """(grad_fn's result, None) or (None, what it raised and where), and what it changed: the
-    keys of the params (in place, or in the dict it was given), "X" and "Y" (in place)."""
+def _call(grad_fn: Callable, problem: Problem) -> tuple:
+    """(grad_fn's result, None) or (None, what it raised and where), what it changed (the keys
+    of the params, in place or in the dict it was given; "X" and "Y", in place), and the
+    exception it raised, if any."""
     params = {k: v.copy() for k, v in problem.params.items()}
     X, Y = problem.X.copy(), problem.Y.copy()
-    out, error = _call_with(grad_fn, params, X, Y)
+    out, error, raised = _call_with(grad_fn, params, X, Y)
     modified = [k for k, v in problem.params.items() if not _unchanged(params.get(k), v)]
     modified += [
         k for k, a, b in (("X", X, problem.X), ("Y", Y, problem.Y)) if not _unchanged(a, b)
     ]
-    return out, error, modified
+    return out, error, modified, raised
 
 
 def _unchanged(after: object, before: np.ndarray) -> bool:
@@ -462,21 +465,21 @@ def _unchanged(after: object, before: np.ndarray) -> bool:
         return False
 
 
-def _call_with(grad_fn: Callable, params: Params, X, Y) -> tuple[object, str | None]:
-    """(grad_fn(params, X, Y), None), or (None, what it raised and where)."""
+def _call_with(grad_fn: Callable, params: Params, X, Y) -> tuple:
+    """(grad_fn(params, X, Y), None, None), or (None, what it raised and where, the exception)."""
     signature = ""
     try:
         signature = inspect.signature(grad_fn)
         signature.bind(params, X, Y)
     except TypeError as error:  # said here, not as a TypeError raised inside handgrad
         name = getattr(grad_fn, "__name__", type(grad_fn).__name__)
-        return None, f"{name}{signature} cannot be called as {name}(params, X, Y): {error}"
+        return None, f"{name}{signature} cannot be called as {name}(params, X, Y): {error}", None
     except ValueError:  # no signature to inspect (a builtin): the call itself will tell
         pass
     try:
-        return grad_fn(params, X, Y), None
+        return grad_fn(params, X, Y), None, None
     except (Exception, SystemExit) as error:
-        return None, describe_exception(grad_fn, error) + _argument_order(signature)
+        return None, describe_exception(grad_fn, error) + _argument_order(signature), error
 
 
 PARAMS_NAMES = {"params", "parameters", "p", "theta", "weights", "network", "net", "model"}

@@ -6,7 +6,8 @@
         assert_gradients_match(my_backprop, "relu-softmax-column", (784, 10, 10))
 
 An inconclusive check (the oracle's limits, e.g. ReLU kinks) passes unless `strict=True`: a
-correct gradient must never fail.
+correct gradient must never fail. Where your function raised, the AssertionError is chained to
+that exception, so pytest shows its traceback through your own code.
 """
 
 from __future__ import annotations
@@ -25,5 +26,5 @@ def assert_gradients_match(
     report = check_gradients(grad_fn, model, sizes, **options)
     failed = report.verdict in ("fail", "error") or (strict and report.verdict != "pass")
     if failed:
-        raise AssertionError(f"gradients do not match:\n{report}")
+        raise AssertionError(f"gradients do not match:\n{report}") from report.exception
     return report

@@ -798,6 +798,19 @@ def test_assert_gradients_match_raises_with_the_table():
         assert_gradients_match(_as_sign(mutants.doc002), SMALL)
 
 
+def test_assert_gradients_match_chains_what_the_function_raised():
+    """pytest then shows the traceback through the user's own code (an engineer simulation saw a
+    bare AssertionError and no line of its class)."""
+
+    def raises(params, X, Y):
+        raise ValueError("shapes (16,32) (16,64)")
+
+    with pytest.raises(AssertionError, match="raises raised ValueError") as info:
+        assert_gradients_match(raises, SMALL)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert assert_gradients_match(mutants.doc002, SMALL).exception is None
+
+
 def test_assert_gradients_match_lets_inconclusive_pass_unless_strict():
     model = parse_model("relu-softmax-column", (3, 4, 2))
     params = {k: np.zeros(s) for k, s in model.param_shapes().items()}
