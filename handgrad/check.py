@@ -169,6 +169,13 @@ class CheckReport:
         if wrong:
             count = f"{len(wrong)} of {len(self.parameters)}"
             kinds = {self.parameters[k].diagnosis.kind for k in wrong}
+            if kinds == {"precision"} and any(
+                self.parameters[k].diagnosis.detail == PRECISION16 for k in wrong
+            ):
+                return (
+                    f"FAIL as float64: {count} gradients carry float16 rounding ({', '.join(wrong)})"
+                    "; compute in float32 or float64"
+                )
             if kinds == {"precision"}:
                 return (
                     f"FAIL as float64: {count} gradients carry float32 rounding ({', '.join(wrong)})"
@@ -1022,7 +1029,13 @@ def _judge_by_autodiff(
     if directions:
         global_doubt = _directional_doubt(oracle, problem.p64, truth, rng, directions)
     variants = None
-    low = _float32_returned(problem, received)  # judged with float32 tolerances, if wrong
+    low = _float32_returned(problem, received, truth)  # judged with float32 tolerances, if wrong
+    half = [k for k in truth if _narrower(received.get(k), truth[k], np.float16)]
+    if problem.dtype == np.float32 and half:  # float32's tolerance admits float16's rounding
+        notes.append(
+            f"every entry of d{', d'.join(half)} is a float16 number: float16 arithmetic, which "
+            "a float32 check cannot tell from float32's; check in float64 (the default) to see it"
+        )
     tol32, rounding32 = tolerance("float32", "autodiff"), None
     if low:
         rounding32 = rounding_slack(model, problem.p64, problem.X64, problem.Y64, np.float32)
@@ -1039,7 +1052,8 @@ def _judge_by_autodiff(
             judged, rounded = (tol32, rounding32[key]) if key in low else (tol, rounding[key])
             bound32 = tol32.atol + tol32.rtol * float(np.max(np.abs(a), initial=0.0))
             if key in low and not (errors[key] > bound32 + rounded + extra).any():
-                report.diagnosis = Diagnosis("precision", None, PRECISION)
+                half = _narrower(received[key], a, np.float16)
+                report.diagnosis = Diagnosis("precision", None, PRECISION16 if half else PRECISION)
             else:
                 if variants is None:
                     variants = _variants(problem) if with_model_loss else []
@@ -1080,16 +1094,40 @@ def _judge_by_autodiff(
 
 
 PRECISION = (
-    "right within float32 rounding; your gradients are float32 for float64 inputs: pass "
+    "right within float32 rounding; your gradients are float32 numbers for float64 inputs: pass "
     "dtype='float32' (--dtype float32), or keep the gradient float64"
+)
+PRECISION16 = (
+    "right within float16 rounding; every entry is a float16 number: float16 arithmetic keeps "
+    "about 3 significant digits, too few for a gradient; compute in float32 or float64"
 )
 
 
-def _float32_returned(problem: Problem, received: Mapping) -> set[str]:
-    """The keys whose gradient came back float32 from float64 inputs."""
+def _float32_returned(problem: Problem, received: Mapping, truth: Mapping) -> set[str]:
+    """The keys whose gradient came back float32 from float64 inputs: float32 arrays, or float64
+    ones whose every entry is a float32 number (computed in float32, converted at the end) where
+    the right one's are not (with dyadic inputs they may all be)."""
     if problem.dtype != np.float64:
         return set()
-    return {k for k, v in received.items() if getattr(v, "dtype", None) == np.float32}
+    return {k for k, v in received.items() if _narrower(v, truth[k], np.float32)}
+
+
+def _narrower(v, a: np.ndarray, low) -> bool:
+    """v is `low` (dtype), or holds only `low` numbers where the right gradient a does not."""
+    return getattr(v, "dtype", None) == low or (_holds(v, low) and not _holds(a, low))
+
+
+def _holds(v, low) -> bool:
+    """Whether v's entries are all `low` numbers, and not only small integers (which every
+    float type holds)."""
+    if getattr(v, "dtype", None) == low:
+        return True
+    wider = getattr(v, "dtype", np.float64) in (np.float64, np.float32)
+    v = _numeric(v) if wider else None
+    if v is None or not np.isfinite(v).all() or np.array_equal(v, np.round(v)):
+        return False
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(v.astype(low).astype(np.float64), v))
 
 
 def _diagnose(problem, key, gk, a, tol, rounding, truth, variants, broadcast, with_model_loss):

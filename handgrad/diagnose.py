@@ -434,6 +434,8 @@ def diagnose_values(
         named = f"factor {label}" + _sizes_named(label, m, sizes) if label else ""
         detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")
         hint = _scale_hint(label, output, batch_axis)
+        if label is None and abs(fitted - 1) < 1e-3:
+            hint = ": within 0.1% of the right one: float16 arithmetic, or an approximation?"
         return Diagnosis("scale", fitted, detail + hint, label)
     if g.ndim == 2 and g.shape[0] == g.shape[1] and g.size > 1:
         if not _close(a.T, a, tol) and _close(g, a.T, tol):

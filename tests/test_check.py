@@ -715,6 +715,28 @@ def test_a_sigmoid_derivative_from_the_wrong_quantity_is_named(hidden, layer, hi
     assert hint in report.parameters["b1"].diagnosis.detail, str(report)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_float16_arithmetic_is_named(dtype):
+    """Accumulating in float16 (an engineer simulation's bug): float64 names float16's rounding;
+    float32's tolerance admits it, so there a note says what the values are."""
+    model = Model("relu", "softmax", "column", (20, 8, 4))
+
+    def in_float16(params, X, Y):
+        p = {k: v.astype(np.float16) for k, v in params.items()}
+        g = gradients(model, p, X.astype(np.float16), Y.astype(np.float16))
+        return {k: v.astype(dtype) for k, v in g.items()}
+
+    report = check_gradients(in_float16, model, dtype=dtype)
+    if dtype == "float64":
+        assert report.verdict == "fail", str(report)
+        assert {p.diagnosis.kind for p in report.parameters.values()} == {"precision"}
+        assert "carry float16 rounding" in str(report) and "float16" not in " ".join(report.notes)
+    else:
+        assert any("is a float16 number" in n for n in report.notes), str(report)
+    right = check_gradients(mutants.doc002, SMALL, dtype=dtype)
+    assert not any("float16" in n for n in right.notes), right.notes
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
