@@ -379,12 +379,28 @@ def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list
         X = np.asarray(images.images[rows], np.float64) / 255.0
         labels = images.labels[rows] if nL == 10 else rng.integers(0, nL, m)
         source = f"{m} MNIST training image{_s(m)}" + ("" if nL == 10 else ", random labels")
+        X, lit = _light_blank_pixels(X, np.random.default_rng(rows))
+        if lit:
+            source += f", {lit} blank pixels lit"
+            notes.append(
+                f"{lit} pixels are 0 in all {m} images, where dW1 would be 0 whatever the formula "
+                "(a loop that skips them would pass): each is lit (0.25-0.75) in one image"
+            )
     else:
         X = rng.uniform(0.0, 1.0, (m, n0)) if n0 == 784 else rng.standard_normal((m, n0))
         labels = rng.integers(0, nL, m)
         source = f"{m} random input{_s(m)}"
     Y = data.one_hot(labels, nL, model.layout)
     return data.to_layout(X, model.layout), Y, source
+
+
+def _light_blank_pixels(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """X (m x 784) with every all-zero column given one nonzero entry, and how many: MNIST's
+    border is blank in every image, where a slip in dW1 (an off-by-one over the pixels) hides."""
+    blank = np.flatnonzero(~X.any(axis=0))
+    X = X.copy()
+    X[rng.integers(0, len(X), blank.size), blank] = rng.uniform(0.25, 0.75, blank.size)
+    return X, int(blank.size)
 
 
 def _s(n: int) -> str:

@@ -429,7 +429,7 @@ def diagnose_values(
             return Diagnosis("sign", -1.0, SIGN_DETAIL)
         if found is None and np.count_nonzero(np.abs(a) > bound) < 2:  # one number fits any
             # scale: no evidence of one (a shrunk Hypothesis example leaves one nonzero entry)
-            return _explain(key, g, a, tol, truth, variants)
+            return _explain(key, g, a, tol, truth, variants, batch_axis)
         label, fitted = found if found else (None, fitted)
         named = f"factor {label}" + _sizes_named(label, m, sizes) if label else ""
         detail = f"{fitted:.6g} times the right gradient" + (f" ({named})" if named else "")
@@ -443,7 +443,7 @@ def diagnose_values(
     decay = _weight_decay(key, g, a, tol, param)
     if decay is not None:
         return decay
-    return _explain(key, g, a, tol, truth, variants)
+    return _explain(key, g, a, tol, truth, variants, batch_axis)
 
 
 def _sizes_named(label: str, m: int, sizes: tuple[int, ...]) -> str:
@@ -545,9 +545,9 @@ def _wrong_axis(key, g, a, tol, m, broadcast_from, batch_axis) -> Diagnosis:
     )
 
 
-def _explain(key, g, a, tol, truth, variants) -> Diagnosis:
+def _explain(key, g, a, tol, truth, variants, batch_axis: int = 1) -> Diagnosis:
     """`known-bug` when a known bug reproduces g (`variant_gradients`, or another parameter's
-    right gradient), else `unexplained`."""
+    right gradient, or some inputs' or units' entries left 0), else `unexplained`."""
     for hint, grads in variants or ():
         alt = grads.get(key)
         if alt is not None and alt.shape == g.shape and not _close(alt, a, tol):
@@ -556,7 +556,36 @@ def _explain(key, g, a, tol, truth, variants) -> Diagnosis:
     for other, t in (truth or {}).items():
         if other != key and t.shape == g.shape and not _close(t, a, tol) and _close(g, t, tol):
             return Diagnosis("known-bug", None, f"it equals the right d{other} (off by a layer?)")
+    skipped = _skipped(key, g, a, tol, batch_axis)
+    if skipped:
+        return Diagnosis("known-bug", None, skipped)
     return Diagnosis("unexplained", None, _one_signed(g, a, tol) or "no simple pattern fits")
+
+
+def _skipped(key: str, g: np.ndarray, a: np.ndarray, tol: Tolerance, batch_axis: int) -> str:
+    """ "0 for inputs 0, 783 ...": g right except whole lines (a weight's inputs or units, a
+    bias's units) left 0 where the right ones are not: a loop's range that misses them."""
+    if g.ndim != 2 or g.shape != a.shape:
+        return ""
+    bound = _bound(a, tol)
+    wrong = np.abs(g - a) > bound
+    if not wrong.any() or np.any(np.abs(g[wrong]) > bound):
+        return ""
+    l, col = key[1:], batch_axis == 1  # W^l: inputs along axis 1 (column) or 0 (row)
+    units = 0 if col else 1
+    below = ("input", "") if l == "1" else ("unit", f" of layer {int(l) - 1}")
+    axes = ((1 - units, below),) if key[0] == "W" else ()
+    for axis, (noun, of) in (*axes, (units, ("unit", f" of layer {l}"))):
+        lines = np.flatnonzero(wrong.any(axis=1 - axis))
+        zero = np.all(np.abs(np.take(g, lines, axis=axis)) <= bound)
+        if lines.size < g.shape[axis] and zero:
+            shown = ", ".join(map(str, lines[:5])) + (", ..." if lines.size > 5 else "")
+            return (
+                f"0 for {noun}{'s' if lines.size > 1 else ''} {shown}{of} where the right entries "
+                "are not, right elsewhere: a loop whose range misses them (range(1, n), "
+                "range(n - 1))?"
+            )
+    return ""
 
 
 ABS_RATIO = 100  # |sum of |terms|| / |sum of terms|: typically about sqrt(m), median above this

@@ -737,6 +737,36 @@ def test_float16_arithmetic_is_named(dtype):
     assert not any("float16" in n for n in right.notes), right.notes
 
 
+@pytest.mark.parametrize(
+    ("layout", "skip", "says"),
+    [
+        ("row", "first-pixel", "0 for input 0 where the right entries are not"),
+        ("column", "last-row", "0 for inputs 756, 757, 758, 759, 760, ... where"),
+        ("column", "last-unit", "0 for unit 2 of layer 1 where"),
+    ],
+)
+def test_a_loop_that_misses_pixels_is_caught_on_mnist_and_named(layout, skip, says):
+    """MNIST's border is 0 in every image: a loop over range(1, 784) passed (a student
+    simulation's b39, b40). Blank pixels are now lit in one image each, and the diagnosis names
+    the lines left 0."""
+    model = parse_model(f"sigmoid-mse-{layout}", (784, 3, 10))
+    W_in = 0 if layout == "row" else 1  # the inputs' axis of W1
+
+    def misses(params, X, Y):
+        g = gradients(model, params, X, Y)
+        lines = {"first-pixel": [0], "last-row": list(range(756, 784)), "last-unit": [2]}[skip]
+        axis = 1 - W_in if skip == "last-unit" else W_in
+        index = [slice(None), slice(None)]
+        index[axis] = lines
+        g["W1"][tuple(index)] = 0.0
+        return g
+
+    report = check_gradients(misses, model)
+    assert "blank pixels lit" in report.title, report.title
+    assert report.parameters["W1"].verdict == "fail", str(report)
+    assert says in report.parameters["W1"].diagnosis.detail, str(report)
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
