@@ -37,8 +37,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary readable files
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno is not None:  # a full disk, ...: name the target,
+            raise OSError(e.errno, e.strerror, str(path)) from e  # not None or the temporary file
         raise
     return path
 
@@ -85,6 +87,8 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
             f"{path}: its {META} metadata is a JSON {type(meta).__name__}, not an object"
         )
     for name, a in arrays.items():
+        if not isinstance(a, np.ndarray):  # a member that is not a .npy file: np.load gives bytes
+            raise ValueError(f"{not_ours} (member {name} is not an array)")
         if a.dtype.kind not in "biuf":
             raise ValueError(f"{path}: array {name!r} holds {a.dtype} values, not real numbers")
     return arrays, meta

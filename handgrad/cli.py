@@ -80,7 +80,11 @@ def _closed_pipe() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    try:  # importing the commands takes a moment: Ctrl-C there is no traceback either
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("handgrad: interrupted", file=sys.stderr)
+        return 130
     try:
         status = int(args._run(args))
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

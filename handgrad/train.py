@@ -42,8 +42,14 @@ from __future__ import annotations
 import math
 import os
 import platform
+import shutil
+import signal
+import tempfile
+import threading
 import time
+import typing
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -340,12 +346,15 @@ def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
         return
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")
-    if (
-        not out.exists()
-    ):  # created later (atomic_write): every existing ancestor must be a directory
-        parent = next(p for p in out.absolute().parents if p.exists())
-        if not parent.is_dir():
-            raise ValueError(f"--out {out}: {parent} is a file, not a directory")
+    # created later (`_publish`): every existing ancestor must be a directory, the nearest writable
+    parent = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: {parent} is a file, not a directory")
+    try:
+        tempfile.TemporaryFile(dir=parent).close()
+    except OSError as e:
+        what = e.strerror[0].lower() + e.strerror[1:] if e.strerror else str(e)
+        raise ValueError(f"--out {out}: cannot write in {parent} ({what})") from None
     held = [name for name in OUTPUTS if (out / name).exists()]
     same = resume is not None and resume.resolve() == out.resolve()
     if held and not (same or force):
@@ -609,6 +618,7 @@ def train(
     arrays, resumed = {}, None
     if resume is not None:
         arrays, resumed = load_checkpoint(resume)
+        _check_checkpoint(resume / checkpoint.CHECKPOINT, arrays, resumed)
     recipe, formulation, seed, dataset, dtype = _resolve(
         recipe, resumed and resumed["config"], formulation, seed, dataset, dtype
     )
@@ -683,7 +693,6 @@ def train(
         )
     else:
         s = _State.load(arrays, resumed)
-        _check_state(s, resume / checkpoint.CHECKPOINT, native, optimizer, None if full else n)
         if s.step > total:
             length = "--iterations" if recipe.iterations is not None else "--epochs"
             least = s.step if recipe.iterations is not None else math.ceil(s.step / per_epoch)
@@ -789,16 +798,46 @@ def train(
             refresh=False,
         )
 
-    def save_checkpoint(seconds: float) -> None:
-        nonlocal last_good, earlier, replaced
+    def save_checkpoint(seconds: float, outputs: Callable[[Path], None] | None = None) -> None:
+        """The checkpoint into `out`, and `outputs(directory)` the run's other files (`_publish`:
+        whole or not at all). An earlier run there (--force) is replaced only once all of them are
+        complete; otherwise the checkpoint is written first, so that it stays if the outputs fail."""
+        nonlocal last_good
         if not _finite(s.params.values()):
             raise diverged("a parameter became NaN or inf", s.step)
-        if earlier:  # --force: the directory never mixes two runs
-            _remove_run(out, earlier)
-            say(f"--force: removed the earlier run's {', '.join(earlier)} from {out}")
-            earlier, replaced = [], True
-        s.save(ckpt_path, config, seconds)
-        last_good = s.step
+        forced = list(earlier)  # --force: the directory never mixes two runs
+        if not forced:
+            s.save(ckpt_path, config, seconds)
+            last_good = s.step
+        if forced or outputs:
+
+            def write(stage: Path) -> None:
+                if forced:
+                    s.save(stage / checkpoint.CHECKPOINT, config, seconds)
+                if outputs:
+                    outputs(stage)
+
+            def done() -> None:
+                nonlocal last_good, earlier, replaced
+                if forced:
+                    earlier, replaced, last_good = [], True, s.step
+
+            segment = [name for name in _run_files(out) if name != checkpoint.CHECKPOINT]
+            _publish(out, write, forced or segment, done)
+        if forced:
+            say(f"--force: removed the earlier run's {', '.join(forced)} from {out}")
+
+    def again() -> str:
+        return f"; continue it with --resume {out}" if last_good is not None else ""
+
+    def unwritable(error: OSError) -> OSError:
+        """A full disk or an unwritable file in `out`: which, and what was kept."""
+        if out is None:
+            return error
+        what = str(error)
+        if error.filename and error.strerror:
+            what = f"{error.filename}: {error.strerror[0].lower()}{error.strerror[1:]}"
+        return OSError(f"cannot write to {out} ({what}) at step {s.step}; {saved()}{again()}")
 
     from tqdm import tqdm
 
@@ -927,40 +966,51 @@ def train(
             train_seconds = s.seconds + time.perf_counter() - loop_start - history_seconds
             record(None)  # the final point
     except KeyboardInterrupt:
-        again = f"; continue it with --resume {out}" if last_good is not None else ""
-        raise Interrupted(f"interrupted at step {s.step}; {saved()}{again}") from None
+        raise Interrupted(f"interrupted at step {s.step}; {saved()}{again()}") from None
+    except OSError as error:
+        raise unwritable(error) from None
     finally:
         bar.close()
 
-    train_acc = s.history["train_accuracy"][-1]
-    dev_acc = s.history["dev_accuracy"][-1]
-    X_test, _ = _native_batch(*splits.test, native.layout, float_t)
-    test_pred = _predictions(module, native, s.params, X_test)
-    shown = min(max(recipe.test_predictions, 24), len(test_pred))  # 24 fill the figure's grid
-    samples = np.random.default_rng((seed, 2)).choice(len(test_pred), shown, replace=False)
-    result = TrainResult(
-        params=_relayout(s.params, native, model),
-        model=model,
-        history=s.history,
-        train_accuracy=train_acc,
-        dev_accuracy=dev_acc,
-        test_accuracy=float(np.mean(test_pred == splits.test[1])),
-        seconds=time.perf_counter() - started,
-        train_seconds=train_seconds,
-        steps=s.step,
-        config=config,
-        seed=seed,
-        gate=gate_report,
-        checks=dict(s.checks),
-        test_predictions=test_pred,
-        test_labels=np.asarray(splits.test[1]),
-        sample_indices=samples[: recipe.test_predictions],
-        initial_params=initial,
-        out=out,
-    )
-    if out is not None:
-        save_checkpoint(train_seconds)  # the final state, so that a finished run can be extended
-        write_outputs(result, out, splits.test, samples if figures else None)
+    try:
+        train_acc = s.history["train_accuracy"][-1]
+        dev_acc = s.history["dev_accuracy"][-1]
+        X_test, _ = _native_batch(*splits.test, native.layout, float_t)
+        test_pred = _predictions(module, native, s.params, X_test)
+        shown = min(max(recipe.test_predictions, 24), len(test_pred))  # 24 fill the figure's grid
+        samples = np.random.default_rng((seed, 2)).choice(len(test_pred), shown, replace=False)
+        result = TrainResult(
+            params=_relayout(s.params, native, model),
+            model=model,
+            history=s.history,
+            train_accuracy=train_acc,
+            dev_accuracy=dev_acc,
+            test_accuracy=float(np.mean(test_pred == splits.test[1])),
+            seconds=time.perf_counter() - started,
+            train_seconds=train_seconds,
+            steps=s.step,
+            config=config,
+            seed=seed,
+            gate=gate_report,
+            checks=dict(s.checks),
+            test_predictions=test_pred,
+            test_labels=np.asarray(splits.test[1]),
+            sample_indices=samples[: recipe.test_predictions],
+            initial_params=initial,
+            out=out,
+        )
+        if out is not None:  # the final state too, so that a finished run can be extended
+            pictured = samples if figures else None
+            save_checkpoint(
+                train_seconds, lambda to: write_outputs(result, to, splits.test, pictured)
+            )
+    except KeyboardInterrupt:
+        what = "writing its outputs" if out is not None else "its final evaluation"
+        raise Interrupted(
+            f"interrupted after step {s.step}, in {what}; {saved()}{again()}"
+        ) from None
+    except OSError as error:
+        raise unwritable(error) from None
     return result
 
 
@@ -993,9 +1043,8 @@ def _accuracy(module, native: Model, params: Params, X: np.ndarray, Y_or_labels)
     return float(np.mean(_predictions(module, native, params, X) == labels))
 
 
-def write_outputs(result: TrainResult, out: Path, test: tuple, samples: np.ndarray) -> None:
-    """params.npz, the PNG figures (unless `samples` is None: then any earlier ones are removed)
-    and, last, metrics.json."""
+def write_outputs(result: TrainResult, out: Path, test: tuple, samples: np.ndarray | None) -> None:
+    """params.npz, the PNG figures (unless `samples` is None) and, last, metrics.json."""
     save_params(
         out / "params.npz",
         result.model,
@@ -1003,13 +1052,55 @@ def write_outputs(result: TrainResult, out: Path, test: tuple, samples: np.ndarr
         dataset=result.config["dataset"],
         recipe=result.config["recipe"]["name"],
     )
-    from handgrad import figures
-
     if samples is not None:
+        from handgrad import figures
+
         figures.save_all(result, out, test[0], test[1], samples)
-    else:  # an earlier segment's figures (--resume ... --no-figures) would show other parameters
-        _remove_run(out, [name for name in figures.FILES if (out / name).exists()])
     checkpoint.write_json(out / "metrics.json", result.metrics())
+
+
+def _publish(
+    out: Path, write: Callable[[Path], None], replaced: list[str], done: Callable[[], None]
+) -> None:
+    """write(stage) into a new directory in `out`, then move what it wrote into `out` in place of
+    the files `replaced` (an earlier run's, or an earlier segment's figures and outputs), and call
+    done(). A failure or Ctrl-C while writing (a full disk) leaves `out` as it was; the moves,
+    renames in one file system, and done() hold Ctrl-C back until they are over, so that `out`
+    never mixes two runs (nor does the caller's account of it)."""
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".handgrad-", dir=out))
+    try:
+        write(stage)
+        names = sorted(os.listdir(stage), key=lambda name: name == "metrics.json")  # it last
+        with _ctrl_c_held():
+            _remove_run(out, replaced)
+            for name in names:
+                os.replace(stage / name, out / name)
+            done()
+    except OSError as e:  # name the file in `out` that could not be written, not its staged copy
+        if e.filename is None or Path(e.filename).parent != stage:
+            raise
+        raise OSError(e.errno, e.strerror, str(out / Path(e.filename).name)) from e
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def _ctrl_c_held():
+    """Ctrl-C (SIGINT) in the block takes effect when it ends (in the main thread: the only one
+    where Python runs signal handlers; elsewhere there is nothing to hold)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield
+        return
+    caught = []
+    signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # delivered again, now to the handler held back (KeyboardInterrupt)
+            signal.raise_signal(signal.SIGINT)
 
 
 def list_recipes() -> str:
@@ -1048,16 +1139,82 @@ def _ingredients(r: Recipe) -> str:
     return "".join(", " + p for p in parts)
 
 
-def _check_state(s: _State, path: Path, native: Model, optimizer, n: int | None) -> None:
-    """ValueError naming the checkpoint when its arrays do not fit the model it names: parameter
-    and optimizer-state shapes, and (mini-batches) the epoch's shuffling order of n images."""
-    expected = native.param_shapes()
-    got = {k: v.shape for k, v in s.params.items()}
-    if got != expected:
-        raise ValueError(f"{path}: parameters {got} do not match {native.name} {expected}")
-    opt_expected = {k: v.shape for k, v in optimizer.init(s.params).items()}
-    opt_got = {k: v.shape for k, v in s.opt_state.items()}
-    if opt_got != opt_expected:
-        raise ValueError(f"{path}: optimizer state {opt_got} does not match {opt_expected}")
-    if n is not None and s.perm is not None and not np.array_equal(np.sort(s.perm), np.arange(n)):
-        raise ValueError(f"{path}: 'perm' is not a shuffling order of the {n} training images")
+def _fits(value, hint) -> bool:
+    """Whether a JSON value has the Recipe field type `hint` (str, int, float, int | None,
+    tuple[str, ...]): a bool is no number, a list no string."""
+    if hint in (int, float):
+        return (_integer if hint is int else _number)(value)
+    if hint in (str, type(None)):
+        return isinstance(value, hint)
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple:  # tuple[int, ...]: a JSON list
+        return isinstance(value, list | tuple) and all(_fits(v, args[0]) for v in value)
+    return any(_fits(value, a) for a in args)  # int | None
+
+
+def _check_checkpoint(path: Path, arrays: dict, meta: dict) -> None:
+    """ValueError "<path>: <field> ..." for anything in a checkpoint that `_State.save` would not
+    have written, checked before the gate so that a damaged checkpoint never fails inside a run:
+    the recipe's field types and values, the settings, train_seconds, the checks' counts, the
+    history, and every array's name, dtype, shape and finiteness (`saved.load_checkpoint` has
+    checked the metadata's keys and their JSON types)."""
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: {what}")
+
+    config, hints = meta["config"], typing.get_type_hints(Recipe)
+    for name, value in config["recipe"].items():
+        if name in hints and not _fits(value, hints[name]):
+            kind = hints[name].__name__ if isinstance(hints[name], type) else hints[name]
+            raise bad(f"recipe field {name!r} is {value!r}, not a {kind}")
+    settings = {"engine": "formulation"} | config  # (checkpoints before the engines)
+    try:
+        r = recipe_from_json(config["recipe"])
+        model = parse_model(r.model, r.sizes, r.alpha)
+        _validate(r, model, config["formulation"], config["dtype"])
+        for name, known in (("dataset", data.DATASETS), ("engine", ENGINES)):
+            if settings[name] not in known:
+                raise ValueError(f"unknown {name} {settings[name]!r}")
+        if config["seed"] < 0:
+            raise ValueError(f"seed {config['seed']} is negative")
+    except ValueError as e:
+        raise bad(f"config: {e}") from None
+    seconds, checks = meta["train_seconds"], meta.get("checks", {})
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise bad(f"train_seconds {seconds} is not a finite number >= 0")
+    if not (isinstance(checks, dict) and all(_integer(n) and n >= 0 for n in checks.values())):
+        raise bad(f"checks {checks!r} is not a count per verdict")
+    finite = lambda v: _number(v) and math.isfinite(v)  # noqa: E731
+    wanted = {"step": _integer, "loss": finite, "train_accuracy": finite}
+    wanted["dev_accuracy"] = finite if r.dev_size else (lambda v: v is None)
+    history = meta["history"]
+    if len({len(values) for values in history.values()}) != 1:
+        raise bad(f"history lists of different lengths {[len(v) for v in history.values()]}")
+    for key, ok in wanted.items():
+        if wrong := [v for v in history[key] if not ok(v)]:
+            raise bad(f"history {key!r} holds {wrong[0]!r}")
+    native = model.with_layout(get_formulation(config["formulation"]).NATIVE_LAYOUT)
+    params = {k: np.zeros(s, config["dtype"]) for k, s in native.param_shapes().items()}
+    state = get_optimizer(r.optimizer, r.momentum).init(params)
+    expected = {f"params/{k}": v for k, v in params.items()}
+    expected |= {f"opt/{k}": v for k, v in state.items()}
+    if r.batch_size is not None:  # mini-batches: the shuffling order of the epoch it stopped in
+        expected["perm"] = np.arange(r.train_size)
+        if "perm" not in arrays and meta["step"] % math.ceil(r.train_size / r.batch_size):
+            raise bad(f"no 'perm' array, but step {meta['step']} is inside an epoch")
+    if unknown := sorted(set(arrays) - set(expected)):
+        raise bad(f"unexpected array(s) {unknown}")
+    what = f"{native.name} {','.join(map(str, model.sizes))} in {config['dtype']}"
+    for name, e in expected.items():
+        a = arrays.get(name, e if name == "perm" else None)
+        if a is None:
+            raise bad(f"no {name!r} array, which {what} needs")
+        kind = "iu" if name == "perm" else e.dtype.kind  # an index array of any integer type
+        if a.shape != e.shape or a.dtype.kind not in kind or (kind == "f" and a.dtype != e.dtype):
+            raise bad(
+                f"array {name!r} is {a.dtype} {a.shape}, but {what} needs {e.dtype} {e.shape}"
+            )
+        if kind == "f" and not np.isfinite(a).all():
+            raise bad(f"array {name!r} has non-finite entries (NaN or inf)")
+    if "perm" in arrays and not np.array_equal(np.sort(arrays["perm"]), expected["perm"]):
+        raise bad(f"'perm' is not a shuffling order of the {r.train_size} training images")

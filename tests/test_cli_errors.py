@@ -3,18 +3,21 @@ and nothing already saved lost. Tiny runs (300 images, 3 steps) on real MNIST (H
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_cli_train import run
 
+from handgrad import checkpoint
 from handgrad.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,15 @@ def finished(tmp_path_factory) -> Path:
     """A finished tiny run (no figures, so fake PNGs stand in for an earlier segment's)."""
     out = tmp_path_factory.mktemp("errors") / "run"
     assert main(["train", *TINY, "--no-figures", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def mid_epoch(tmp_path_factory) -> Path:
+    """A tiny SGD run that ends inside an epoch (3 batches of 100 per epoch, 4 steps)."""
+    out = tmp_path_factory.mktemp("errors") / "sgd"
+    argv = ["--optimizer", "sgd", "--batch-size", "100", "--iterations", "4", "--no-figures"]
+    assert main(["train", *TINY, *argv, "--out", str(out)]) == 0
     return out
 
 
@@ -154,6 +166,11 @@ def test_predict_names_a_missing_image_as_it_names_missing_params(capsys, finish
     one_line_error(code, err, f"{tmp_path / 'notes.png'}: cannot read image")
 
 
+def _recipe(meta, **fields):
+    meta["config"]["recipe"].update(fields)
+    return meta
+
+
 def _drop(meta, *path):
     inner = meta
     for key in path[:-1]:
@@ -173,9 +190,43 @@ CHECKPOINT_DAMAGE = {
     ),
     "step a string": (lambda a, m: m | {"step": "3"}, "'step' = '3'"),
     "bad rng state": (lambda a, m: m | {"rng": {"state": 1}}, "'rng' is not a NumPy"),
+    "checks a number": (lambda a, m: m | {"checks": 5}, "checks 5 is not a count per verdict"),
+    "checks a list": (lambda a, m: m | {"checks": [1, 2]}, "checks [1, 2] is not a count"),
+    "checks a string": (lambda a, m: m | {"checks": "ab"}, "checks 'ab' is not a count"),
+    "checks not counts": (lambda a, m: m | {"checks": {"pass": "x"}}, "{'pass': 'x'} is not"),
+    "optimizer a list": (
+        lambda a, m: _recipe(m, optimizer=["gd"]),
+        "recipe field 'optimizer' is ['gd'], not a str",
+    ),
+    "augment a list": (lambda a, m: _recipe(m, augment=["none"]), "'augment' is ['none']"),
+    "sizes nested": (
+        lambda a, m: _recipe(m, sizes=[[784], 10, 10]),
+        "recipe field 'sizes' is [[784], 10, 10], not a tuple[int, ...]",
+    ),
+    "documents numbers": (lambda a, m: _recipe(m, documents=[2]), "'documents' is [2], not a"),
+    "lr negative": (lambda a, m: _recipe(m, lr=-1), "config: lr must be a positive finite number"),
+    "history ragged": (
+        lambda a, m: (m["history"]["loss"].pop(), m)[1],
+        "history lists of different lengths [2, 1, 2, 2]",
+    ),
+    "train_seconds NaN": (
+        lambda a, m: m | {"train_seconds": float("nan")},
+        "train_seconds nan is not a finite number >= 0",
+    ),
+    "W1 NaN": (
+        lambda a, m: _set(a, "params/W1", a["params/W1"] * np.nan) or m,
+        "array 'params/W1' has non-finite entries (NaN or inf)",
+    ),
+    "W1 bool": (lambda a, m: _set(a, "params/W1", a["params/W1"] > 0) or m, "'params/W1' is bool"),
+    "W1 int64": (
+        lambda a, m: _set(a, "params/W1", a["params/W1"].astype(np.int64)) or m,
+        "'params/W1' is int64 (10, 784), but relu-softmax-column 784,10,10 in float32 needs "
+        "float32 (10, 784)",
+    ),
     "params reshaped": (
         lambda a, m: _set(a, "params/W1", a["params/W1"][:5]) or m,
-        "do not match relu-softmax-column",
+        "'params/W1' is float32 (5, 784), but relu-softmax-column 784,10,10 in float32 needs "
+        "float32 (10, 784)",
     ),
 }
 
@@ -192,6 +243,49 @@ def test_resume_refuses_a_malformed_checkpoint_naming_the_file(
     code, out, err = run(capsys, "train", *argv)
     one_line_error(code, err, str(bad), words)
     assert out == "" and snapshot(bad.parent) == before
+
+
+MID_EPOCH_DAMAGE = {
+    "no perm": (lambda a, m: a.pop("perm") is None or m, "no 'perm' array, but step 4 is inside"),
+    "perm floats": (
+        lambda a, m: _set(a, "perm", a["perm"].astype(float)) or m,
+        "array 'perm' is float64 (300,), but",
+    ),
+    "perm repeats": (
+        lambda a, m: _set(a, "perm", np.zeros(300, np.int64)) or m,
+        "'perm' is not a shuffling order of the 300 training images",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", MID_EPOCH_DAMAGE)
+def test_resume_refuses_a_mid_epoch_checkpoint_without_its_shuffling_order(
+    capsys, mid_epoch, tmp_path, damage
+):
+    # was: the gate ran, then a traceback inside the training loop
+    change, words = MID_EPOCH_DAMAGE[damage]
+    bad = _rewrite(mid_epoch / "checkpoint.npz", tmp_path / "run" / "checkpoint.npz", change)
+    before = snapshot(bad.parent)
+    code, out, err = run(capsys, "train", "--resume", str(bad.parent))
+    one_line_error(code, err, str(bad), words)
+    assert out == "" and snapshot(bad.parent) == before
+
+
+def test_a_npz_with_a_member_that_is_not_an_array_is_refused_naming_it(capsys, finished, tmp_path):
+    # `zip x.npz readme.txt`: np.load gives the member as bytes; was a traceback ('bytes' object
+    # has no attribute 'dtype') for predict's params.npz and train --resume's checkpoint.npz
+    shutil.copytree(finished, tmp_path / "run")
+    for name in ("params.npz", "checkpoint.npz"):
+        with zipfile.ZipFile(tmp_path / "run" / name, "a") as npz:
+            npz.writestr("readme.txt", "notes\n")
+    before = snapshot(tmp_path / "run")
+    member = "not a .npz file written by handgrad (member readme.txt is not an array)"
+    params = tmp_path / "run" / "params.npz"
+    code, out, err = run(capsys, "predict", "--params", str(params), "--index", "0")
+    one_line_error(code, err, f"{params}: {member}")
+    code, out, err = run(capsys, "train", "--resume", str(tmp_path / "run"), "--quiet")
+    one_line_error(code, err, f"{tmp_path / 'run' / 'checkpoint.npz'}: {member}")
+    assert out == "" and snapshot(tmp_path / "run") == before
 
 
 # ---------------------------------------------------------------- resume and --force
@@ -240,6 +334,90 @@ def test_resume_without_figures_removes_the_earlier_figures(capsys, run_dir):
     assert code == 0
     assert not [name for name in FIGURES if (run_dir / name).exists()]
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 4
+
+
+def _fails_writing(monkeypatch, name: str, error: BaseException) -> None:
+    """Writing the file `name` raises `error` (a full disk, Ctrl-C) after part of it is written."""
+    atomic_write = checkpoint.atomic_write
+
+    def partly(f):
+        f.write(b"the first bytes")
+        raise error
+
+    monkeypatch.setattr(
+        checkpoint,
+        "atomic_write",
+        lambda path, write: atomic_write(path, partly if Path(path).name == name else write),
+    )
+
+
+FULL_DISK = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize(("error", "code"), [(FULL_DISK, 2), (KeyboardInterrupt(), 130)])
+def test_force_that_fails_writing_its_outputs_leaves_the_earlier_run_whole(
+    capsys, monkeypatch, run_dir, error, code
+):
+    # was: the earlier run deleted first, then the new one half written
+    _fails_writing(monkeypatch, "metrics.json", error)  # the last file written
+    before = snapshot(run_dir)
+    status, _, err = run(
+        capsys, "train", *TINY, "--iterations", "4", "--force", "--out", str(run_dir)
+    )
+    assert status == code and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"{run_dir} still holds the earlier run, untouched" in err, err
+    if code == 2:
+        assert f"({run_dir / 'metrics.json'}: no space left on device) at step 4" in err, err
+    else:
+        assert "interrupted after step 4, in writing its outputs" in err, err
+    assert snapshot(run_dir) == before  # no staged copies left either
+
+
+@pytest.mark.parametrize(("error", "code"), [(FULL_DISK, 2), (KeyboardInterrupt(), 130)])
+def test_resume_that_fails_writing_keeps_the_outputs_together_and_the_checkpoint(
+    capsys, monkeypatch, run_dir, error, code
+):
+    # was: checkpoint.npz and params.npz at step 5, metrics.json and the figures at step 3
+    _fails_writing(monkeypatch, "metrics.json", error)
+    before = snapshot(run_dir)
+    status, _, err = run(capsys, "train", "--resume", str(run_dir), "--iterations", "5", "--quiet")
+    assert status == code and err.count("\n") == 1 and "Traceback" not in err, err
+    last = f"the last good checkpoint is {run_dir / 'checkpoint.npz'} (step 5); continue it with "
+    assert last + f"--resume {run_dir}" in err, err
+    now = snapshot(run_dir)
+    assert {k: v for k, v in now.items() if k != "checkpoint.npz"} == {
+        k: v for k, v in before.items() if k != "checkpoint.npz"
+    }
+    assert checkpoint.load(run_dir / "checkpoint.npz")[1]["step"] == 5
+    monkeypatch.undo()  # the disk has room again: the run is finished from its checkpoint
+    assert run(capsys, "train", "--resume", str(run_dir), "--iterations", "5", "--quiet")[0] == 0
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 5
+
+
+def test_an_unwritable_out_is_refused_before_training(capsys, monkeypatch, tmp_path):
+    # was: the whole run trained, then "[Errno 13] ...: '.../.params.npz.x1y2.tmp'"
+    import tempfile
+
+    from handgrad import train as training
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(training, "init_params", lambda *a, **k: pytest.fail("it trained"))
+    code, out, err = run(capsys, "train", *TINY, "--out", str(tmp_path / "new" / "run"))
+    one_line_error(code, err, f"--out {tmp_path / 'new' / 'run'}: cannot write in {tmp_path}")
+    assert "(read-only file system)" in err and out == "" and not (tmp_path / "new").exists()
+
+
+def test_ctrl_c_while_the_commands_are_imported_exits_130_without_a_traceback(capsys, monkeypatch):
+    import handgrad.cli
+
+    def ctrl_c(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(handgrad.cli.importlib, "import_module", ctrl_c)
+    assert run(capsys, "train", *TINY) == (130, "", "handgrad: interrupted\n")
 
 
 # ---------------------------------------------------------------- other commands

@@ -224,6 +224,86 @@ def test_ctrl_c_says_where_the_last_checkpoint_is_and_how_to_resume(tmp_path):
         )
 
 
+def test_ctrl_c_after_training_names_the_checkpoint_and_the_run_resumes(tmp_path, monkeypatch):
+    # was "interrupted" alone: Ctrl-C in the final evaluation or while writing the outputs
+    from handgrad import train as training
+
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+
+    straight = quiet_train(small(iterations=12))
+    monkeypatch.setattr(training, "write_outputs", ctrl_c)
+    with pytest.raises(Interrupted) as info:
+        quiet_train(small(iterations=12), out=tmp_path)
+    message = str(info.value)
+    assert message.startswith("interrupted after step 12, in writing its outputs; "), message
+    assert (
+        f"{tmp_path / 'checkpoint.npz'} (step 12); continue it with --resume {tmp_path}" in message
+    )
+    assert os.listdir(tmp_path) == ["checkpoint.npz"]  # nothing half written beside it
+    monkeypatch.undo()
+    resumed = quiet_train(None, resume=tmp_path)
+    assert_same_params(straight.params, resumed.params)
+    assert resumed.history == straight.history
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.npz", "metrics.json", "params.npz"]
+
+
+def test_a_full_disk_names_the_file_and_the_checkpoint_kept(tmp_path, monkeypatch):
+    # was "[Errno 28] No space left on device", naming no file and no checkpoint
+    import errno
+
+    atomic_write, calls = checkpoint.atomic_write, []
+
+    def full(f):
+        f.write(b"the first bytes")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def second_fails(path, write):  # the second checkpoint finds the disk full
+        calls.append(path)
+        return atomic_write(path, full if len(calls) == 2 else write)
+
+    monkeypatch.setattr(checkpoint, "atomic_write", second_fails)
+    with pytest.raises(OSError) as info:
+        quiet_train(small(iterations=20), out=tmp_path, checkpoint_every=5)
+    path = tmp_path / "checkpoint.npz"
+    assert str(info.value) == (
+        f"cannot write to {tmp_path} ({path}: no space left on device) at step 10; the last "
+        f"good checkpoint is {path} (step 5); continue it with --resume {tmp_path}"
+    )
+    assert checkpoint.load(path)[1]["step"] == 5 and os.listdir(tmp_path) == [path.name]
+
+
+def test_ctrl_c_waits_until_the_outputs_are_moved_into_place(tmp_path):
+    import signal
+    import threading
+
+    from handgrad.train import _publish
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    for name in ("metrics.json", "params.npz", "curves.png"):
+        (tmp_path / name).write_text("the earlier run")
+    moved = []
+
+    def write(stage):
+        for name in ("checkpoint.npz", "params.npz", "metrics.json"):
+            (stage / name).write_text("the new run")
+
+    def done():
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the files are being moved
+        moved.append(sorted(p.name for p in tmp_path.glob("[!.]*")))  # not the staging directory
+
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's Ctrl-C
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _publish(tmp_path, write, ["metrics.json", "params.npz", "curves.png"], done)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert moved == [["checkpoint.npz", "metrics.json", "params.npz"]]  # done() finished first
+    assert sorted(os.listdir(tmp_path)) == moved[0]  # and the staging directory is gone
+    assert {(tmp_path / name).read_text() for name in moved[0]} == {"the new run"}
+
+
 def test_resume_can_extend_a_finished_run(tmp_path):
     straight = quiet_train(small(iterations=12))
     quiet_train(small(iterations=5), out=tmp_path)
