@@ -1157,6 +1157,28 @@ def test_the_docs_python_examples_run(monkeypatch):
         exec(compile(code, str(README), "exec"), {"__name__": "docs_example"})
 
 
+@pytest.mark.parametrize("load", [2.0, 1.0])
+def test_check_on_a_busy_machine_notes_blas_threads_after_its_table(capsys, monkeypatch, load):
+    # --full at m = 32 took 165-175 s at a load of 5-7 on 2 CPUs, 18-19 s with one BLAS thread
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, 1.0, 1.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    args = [
+        "check",
+        "tests/mutants.py:doc002",
+        "--model",
+        "relu-softmax-column",
+        "--sizes",
+        "4,3,2",
+    ]
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert ("OPENBLAS_NUM_THREADS=1 handgrad check ... is much faster here" in err) == (load >= 2)
+    assert cli.main([*args[:3], "nope-model"]) == 2  # an error stays one line
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 def test_cli_json_mutant_exits_1_with_one_json_object():
     out = _run_cli("tests/mutants.py:no_1_over_m_002", "--model", "relu-softmax-column", "--json")
     assert out.returncode == 1, out.stderr

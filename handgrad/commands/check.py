@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     """Check the function; print the table (or JSON); 0 right, 1 wrong, 2 could not run."""
     from handgrad.check import CheckReport, check_gradients, load_function, resolve_model
     from handgrad.cli import user_message
+    from handgrad.commands.train import busy_note
 
+    busy = busy_note("check", "checking (--full above all)")  # measured now, said after a run
     quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     try:
         with quiet:  # in --json mode the user's own prints must not corrupt stdout
@@ -86,4 +88,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"handgrad check: error: {message}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_json()) if args.json else report)
+    if busy:  # (an error above stays one line)
+        print(f"handgrad check: {busy}", file=sys.stderr)
     return 1 if report.verdict in ("fail", "error") else 0

@@ -141,7 +141,7 @@ def _undocumented(r) -> str:
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")  # OpenBLAS reads
 
 
-def busy_note() -> str | None:
+def busy_note(command: str = "train", work: str = "training") -> str | None:
     """A note for a machine busy with other work (1-minute load average >= the CPU count) where
     OpenBLAS starts a thread per CPU (no *_NUM_THREADS set): its threads spin against that work,
     and one thread is several times faster there (33.8 s against 5.6 s for 60 steps of 002 at a
@@ -157,8 +157,8 @@ def busy_note() -> str | None:
         return None
     return (
         f"note: the load average is {load:.1f} on {cpus} CPUs; OpenBLAS's threads spin "
-        "against the other work and training can be several times slower: "
-        "OPENBLAS_NUM_THREADS=1 handgrad train ... is much faster here"
+        f"against the other work and {work} can be several times slower: "
+        f"OPENBLAS_NUM_THREADS=1 handgrad {command} ... is much faster here"
     )
 
 
