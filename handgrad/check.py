@@ -982,7 +982,24 @@ def _shape_checked(
         if g.size != math.prod(want):
             broadcast[key] = g.shape
         ok[key] = np.broadcast_to(g, want).copy()
+    _other_layout(problem, received, failed)
     return ok, failed, broadcast
+
+
+def _other_layout(problem: Problem, received: Mapping, failed: dict) -> None:
+    """Where every gradient has the other layout's shape (a row model's gradients computed as
+    column ones), the failures ask whether the model is the other layout's."""
+    model, shapes = problem.model, problem.model.param_shapes()
+    if len(failed) < len(shapes) or all(want[0] == want[1] for want in shapes.values()):
+        return
+    if all(np.shape(received.get(k)) == want[::-1] for k, want in shapes.items()):
+        other = "column" if model.layout == "row" else "row"
+        name = model.name.rsplit("-", 1)[0] + f"-{other}"
+        for report in failed.values():
+            report.diagnosis.detail += (
+                f"; every gradient has the {other} layout's shape: transposed at the end, or a "
+                f"function for --model {name}?"
+            )
 
 
 def _units_summed(problem: Problem, key: str, g: np.ndarray) -> Diagnosis | None:

@@ -767,6 +767,26 @@ def test_a_loop_that_misses_pixels_is_caught_on_mnist_and_named(layout, skip, sa
     assert says in report.parameters["W1"].diagnosis.detail, str(report)
 
 
+def test_every_gradient_in_the_other_layouts_shape_asks_about_the_layout():
+    """A row model's gradients returned as column ones (a student simulation's b22 got four
+    separate 'a transposed product?')."""
+    model = parse_model("sigmoid-mse-row", (6, 5, 4))
+
+    def as_column(params, X, Y):
+        return {k: v.T for k, v in gradients(model, params, X, Y).items()}
+
+    report = check_gradients(as_column, model)
+    for p in report.parameters.values():
+        assert "every gradient has the column layout's shape" in p.diagnosis.detail, str(report)
+        assert "--model sigmoid-mse-column?" in p.diagnosis.detail, str(report)
+
+    def one_transposed(params, X, Y):
+        g = gradients(model, params, X, Y)
+        return {**g, "W1": g["W1"].T}
+
+    assert "layout's shape" not in str(check_gradients(one_transposed, model))
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
