@@ -27,7 +27,7 @@ from kinks import FLUSHED_REACH, kink_within_reach
 
 import handgrad
 import reference
-from handgrad import cli, data
+from handgrad import check, cli, data
 from handgrad import strategies as hst
 from handgrad.check import (
     check_gradients,
@@ -1197,6 +1197,18 @@ def test_check_on_a_busy_machine_notes_blas_threads_after_its_table(capsys, monk
     assert ("OPENBLAS_NUM_THREADS=1 handgrad check ... is much faster here" in err) == (load >= 2)
     assert cli.main([*args[:3], "nope-model"]) == 2  # an error stays one line
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_cli_directions_and_strict(capsys, monkeypatch):
+    args = ["check", "tests/mutants.py:doc002", "--model", "relu-softmax-column", "--sizes"]
+    args += ["16,20,2", "--directions", "5"]  # 362 parameters: entries sampled, directions used
+    assert cli.main(args) == 0
+    assert "along 5 random directions" in capsys.readouterr().out
+    assert cli.main([*args[:-1], "x"]) == 2
+    assert "--directions must be an integer, got 'x'" in capsys.readouterr().err
+    inconclusive = check.CheckReport("inconclusive")
+    monkeypatch.setattr(check, "check_gradients", lambda *a, **k: inconclusive)
+    assert cli.main(args) == 0 and cli.main([*args, "--strict"]) == 1
 
 
 def test_cli_json_mutant_exits_1_with_one_json_object():

@@ -2,8 +2,8 @@
 
 FUNCTION(params, X, Y) returns a dict keyed like the parameters or a tuple or list
 (dW1, db1, dW2, ...).
-Exit status: 0 every gradient is right (also when inconclusive: not shown wrong, see the notes);
-1 a gradient is wrong, has the wrong shape, is non-finite, or FUNCTION raised; 2 the check could not
+Exit status: 0 every gradient is right (also when inconclusive: not shown wrong, see the notes,
+unless --strict); 1 a gradient is wrong, has the wrong shape, is non-finite, or FUNCTION raised; 2 the check could not
 run (no such file or function, unknown model, bad option), with one line on stderr.
 """
 
@@ -18,8 +18,9 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `handgrad check`."""
     parser.epilog = (
-        "exit status: 0 every gradient is right (or inconclusive: not shown wrong, see the notes); "
-        "1 a gradient is wrong, misshapen or non-finite, or FUNCTION raised; 2 the check could "
+        "exit status: 0 every gradient is right (or inconclusive: not shown wrong, see the notes; "
+        "with --strict that is 1); 1 a gradient is wrong, misshapen or non-finite, or FUNCTION "
+        "raised; 2 the check could "
         "not run (no such file or function, unknown model, bad option)"
     )
     parser.add_argument("function", metavar="PATH.py:FUNCTION", help="your gradient function")
@@ -40,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--full", action="store_true", help="finite differences at every entry")
+    parser.add_argument(
+        "--directions",
+        default="3",
+        help="random directions along which finite differences check the oracle (default 3)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when inconclusive too (not only when wrong)"
+    )
     parser.add_argument("--loss", metavar="PATH.py:FUNCTION", help="your own loss(params, X, Y)")
     parser.add_argument("--data-dir", help="MNIST directory (default: $HANDGRAD_DATA_DIR)")
 
@@ -80,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 loss=loss,
                 full=args.full,
                 data_dir=args.data_dir,
+                directions=_integer(args.directions, "--directions"),
             )
     except (ValueError, OSError) as error:
         message = user_message(error, getattr(args, "_options", {}))
@@ -90,4 +100,5 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(report.to_json()) if args.json else report)
     if busy:  # (an error above stays one line)
         print(f"handgrad check: {busy}", file=sys.stderr)
-    return 1 if report.verdict in ("fail", "error") else 0
+    refused = ("fail", "error", "inconclusive") if args.strict else ("fail", "error")
+    return 1 if report.verdict in refused else 0
