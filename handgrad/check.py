@@ -426,8 +426,8 @@ def _mnist(data_dir, notes: list[str]):
             raise ValueError(f"data_dir {data_dir}: no such directory") from None
         if data_dir is not None:
             raise ValueError(reason) from None  # names the file and what is wrong with it
-        if os.environ.get(data.DIR_ENV["mnist"]):  # set on purpose: a typo is an error too
-            raise ValueError(f"{data.DIR_ENV['mnist']}: {reason}") from None
+        if os.environ.get(env := data.DIR_ENV["mnist"]):  # set on purpose: a typo is an error
+            raise ValueError(reason if env in reason else f"{env}: {reason}") from None
         notes.append(f"MNIST not loaded ({reason}); random inputs used")
         return None
 

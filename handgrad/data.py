@@ -32,7 +32,9 @@ import contextlib
 import functools
 import gzip
 import logging
+import math
 import os
+import re
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -124,18 +126,48 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return _read_idx_cached(*_file_key(path))
 
 
+# An IDX body is read in pieces of at most 64 MiB: what a header claims is never allocated at once.
+_CHUNK = 1 << 26
+
+
+def _read_exact(f, n: int) -> list[bytes]:
+    """Up to `n` bytes of `f` (fewer at its end), in pieces: memory grows with what is there."""
+    pieces, left = [], n
+    while left > 0:
+        piece = f.read(min(left, _CHUNK))
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return pieces
+
+
 @functools.lru_cache(maxsize=8)
 def _read_idx_cached(path: str, _mtime: int, _size: int) -> np.ndarray:
+    # The header is read and checked first; then exactly the bytes it promises, then one more read
+    # must find the end. A gzip file is decompressed as it is read (never more than header + body +
+    # 1 MiB), so a small .gz of gigabytes of zeros (a gzip bomb) fails on its header or its tail.
     try:
-        raw = Path(path).read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as file:
+            zipped = file.read(2) == b"\x1f\x8b"
+            file.seek(0)
+            with gzip.GzipFile(fileobj=file) if zipped else contextlib.nullcontext(file) as f:
+                return _parse_idx(path, f)
+    except IsADirectoryError:
+        raise _fail(path, "is a directory, expected a file") from None
     except (OSError, EOFError, zlib.error) as e:
-        raise _fail(path, f"cannot read or decompress ({e})") from None
-    if len(raw) < 4:
-        raise _fail(path, f"too short for an IDX header ({len(raw)} bytes)")
-    zero, code, ndim = int.from_bytes(raw[:2], "big"), raw[2], raw[3]
-    magic = f"0x{int.from_bytes(raw[:4], 'big'):08X}"
+        why = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise _fail(path, f"cannot read or decompress ({why})") from None
+    except MemoryError:
+        raise _fail(path, "too large to read into memory") from None
+
+
+def _parse_idx(path: str, f) -> np.ndarray:
+    head = f.read(4)
+    if len(head) < 4:
+        raise _fail(path, f"too short for an IDX header ({len(head)} bytes)")
+    zero, code, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
+    magic = f"0x{int.from_bytes(head, 'big'):08X}"
     if zero != 0:
         raise _fail(path, f"bad magic number {magic}, expected 0x00000801 or 0x00000803")
     if code != 0x08:
@@ -143,21 +175,29 @@ def _read_idx_cached(path: str, _mtime: int, _size: int) -> np.ndarray:
     if ndim not in (1, 3):  # magic 0x00000801 labels, 0x00000803 images
         raise _fail(path, f"has {ndim} dimensions (magic {magic}); expected 1 (labels) or 3")
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise _fail(path, f"truncated header: {len(raw)} bytes, need {header}")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise _fail(path, f"truncated header: {4 + len(dims)} bytes, need {header}")
+    shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
     if 0 in shape:
         raise _fail(path, f"empty: dimension sizes {shape}")
-    want = header + int(np.prod(shape))
-    if len(raw) < want:
-        raise _fail(path, f"truncated: {len(raw)} bytes, expected {want} for shape {shape}")
-    if len(raw) > want:
-        raise _fail(path, f"{len(raw) - want} trailing bytes after the {want} expected")
-    arr = np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+    want = header + math.prod(shape)  # Python ints: 2**22 * 2**21 * 2**21 does not wrap to 0
+    pieces = _read_exact(f, want - header)
+    got = header + sum(map(len, pieces))
+    if got < want:
+        raise _fail(path, f"truncated: {got} bytes, expected {want} for shape {shape}")
+    if extra := len(f.read(1 << 20)):  # also reaches a gzip stream's end: its CRC is checked
+        more = "" if extra < 1 << 20 or not f.read(1) else "more than "
+        raise _fail(path, f"{more}{extra} trailing bytes after the {want} expected")
+    body = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    arr = np.frombuffer(body, np.uint8).reshape(shape)
     if ndim == 1 and (bad := np.flatnonzero(arr > 9)).size:
         raise _fail(path, f"label {arr[bad[0]]} at index {bad[0]} is outside 0-9")
     arr.flags.writeable = False
     return arr
+
+
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 def _csv_error(path: Path, first_line: int, label_col: int, fallback: str) -> DataError:
@@ -166,16 +206,15 @@ def _csv_error(path: Path, first_line: int, label_col: int, fallback: str) -> Da
         for lineno, line in enumerate(f, 1):
             if lineno < first_line or not line.strip():
                 continue
-            fields = line.split(",")
+            fields = line.rstrip("\r\n").split(",")
             if len(fields) != 785:
                 return _fail(path, f"line {lineno}: {len(fields)} columns, expected 785")
             for col, field in enumerate(fields):
-                try:
-                    v = int(field)
-                except ValueError:
+                if not _INTEGER.fullmatch(field):  # what np.loadtxt takes: not int()'s 1_0 or ١
                     return _fail(
                         path, f"line {lineno}, column {col + 1}: not an integer: {field!r}"
                     )
+                v = int(field)
                 hi, what = (9, "label") if col == label_col else (255, "pixel value")
                 if not 0 <= v <= hi:
                     return _fail(path, f"line {lineno}: {what} {v} outside 0-{hi}")
@@ -228,6 +267,12 @@ def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray
         found = "label-first"
     elif has_header and cols[-1] == "label":
         found = "label-last"
+    elif has_header and "\0" in first:
+        raise _fail(p, "line 1: contains NUL bytes; not a CSV text file?")
+    elif has_header and any(_INTEGER.fullmatch(c) for c in first.rstrip("\r\n").split(",")):
+        # a data row with a bad first field (empty, 0x10, 1_0), not a header without 'label'
+        label_col = 0 if layout == "label-first" else 784
+        raise _csv_error(p, 1, label_col, "line 1: header has no 'label' column first or last")
     elif has_header:
         raise _fail(p, "line 1: header has no 'label' column first or last")
     if has_header and len(cols) != 785:
@@ -240,7 +285,14 @@ def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray
     try:
         with warnings.catch_warnings():  # "input contained no data" is reported below
             warnings.simplefilter("ignore", UserWarning)
-            data = np.loadtxt(p, delimiter=",", dtype=np.int64, skiprows=int(has_header), ndmin=2)
+            data = np.loadtxt(
+                p,
+                delimiter=",",
+                dtype=np.int64,
+                skiprows=int(has_header),
+                ndmin=2,
+                encoding="utf-8-sig",  # a byte-order mark (Excel's "CSV UTF-8") is no data
+            )
     except ValueError as e:
         raise _csv_error(p, 1 + has_header, label_col, str(e)) from None
     if data.shape[0] == 0:
@@ -327,9 +379,23 @@ def fetch(
     if is_cache:
         base = base_url or os.environ.get(MIRROR_ENV[dataset]) or MIRRORS[dataset]
         return {name: _download(dataset, name, root, base) for name in FILES}
+    if not root.is_dir():
+        source = (
+            f" (from {DIR_ENV[dataset]})"
+            if data_dir is None and os.environ.get(DIR_ENV[dataset])
+            else ""
+        )
+        problem = "is not a directory" if root.exists() else "does not exist"
+        raise DataError(
+            f"{dataset} data directory {root}{source} {problem}, so its IDX files are missing"
+            " (files there are never downloaded)"
+        )
     paths = {}
     for name in FILES:
-        found = [p for p in (root / name, root / name.removesuffix(".gz")) if p.is_file()]
+        candidates = (root / name, root / name.removesuffix(".gz"))
+        found = [p for p in candidates if p.is_file()]
+        if not found and (folder := next((p for p in candidates if p.is_dir()), None)):
+            raise _fail(folder, f"is a directory, expected the {dataset} IDX file {folder.name}")
         if not found:
             raise _fail(
                 root,

@@ -13,6 +13,7 @@ This module validates user input (ValueError naming the problem); the formulatio
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -106,13 +107,26 @@ def parse_model(name: str, sizes: Sequence[int], alpha: float = 1.0) -> Model:
     return Model(parts[0], parts[1], parts[2], tuple(sizes), alpha)
 
 
+class SizesError(argparse.ArgumentTypeError, ValueError):
+    """Layer sizes that do not parse: a ValueError, whose message argparse shows as it is."""
+
+
 def parse_sizes(text: str) -> tuple[int, ...]:
     """(784, 10, 10) from "784,10,10"."""
-    try:
-        sizes = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise ValueError(f"sizes {text!r} do not parse: expected integers like 784,10,10") from None
-    return sizes
+    sizes = []
+    for k, entry in enumerate(text.split(","), 1):
+        if not entry.strip():
+            problem = f"entry {k} is empty"
+        else:
+            try:
+                sizes.append(int(entry))
+                continue
+            except ValueError:
+                problem = f"entry {k} ({entry.strip()!r}) is not an integer"
+        raise SizesError(
+            f"sizes {text!r} do not parse: {problem}; expected integers like 784,10,10"
+        )
+    return tuple(sizes)
 
 
 INIT_SCHEMES = ("uniform", "normal", "he", "glorot")

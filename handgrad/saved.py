@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from handgrad import checkpoint
+from handgrad.data import CLASS_NAMES, DATASETS
 from handgrad.models import Model, Params, parse_model
 from handgrad.recipes import Recipe, recipe_from_json
+
+IMAGE_PIXELS = 28 * 28
 
 
 def save_params(path: str | os.PathLike, model: Model, params: Params, **meta) -> Path:
@@ -56,7 +59,26 @@ def load_params(path: str | os.PathLike) -> tuple[Model, Params, dict]:
             )
         if not np.isfinite(a).all():
             raise ValueError(f"{path}: {key} has non-finite entries (NaN or inf)")
+    if "dataset" in meta:
+        if meta["dataset"] not in DATASETS:
+            raise ValueError(
+                f"{path}: its metadata's dataset {meta['dataset']!r} is not one of "
+                f"{', '.join(DATASETS)}"
+            )
+        check_fits(path, model, meta["dataset"])
     return model, arrays, meta
+
+
+def check_fits(path: str | os.PathLike, model: Model, dataset: str) -> None:
+    """ValueError naming `path` unless `model` takes `dataset`'s images, one output per class."""
+    classes = len(CLASS_NAMES[dataset])
+    n0, nL = model.sizes[0], model.sizes[-1]
+    if (n0, nL) != (IMAGE_PIXELS, classes):
+        raise ValueError(
+            f"{path}: model {model.name} {','.join(map(str, model.sizes))} has {n0} inputs and "
+            f"{nL} outputs; {dataset} needs {IMAGE_PIXELS} inputs (28x28 pixels) and {classes} "
+            "outputs (one per class)"
+        )
 
 
 def resume_recipe(resume: str | os.PathLike) -> Recipe:

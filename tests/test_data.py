@@ -11,6 +11,8 @@ import shutil
 import socket
 import struct
 import threading
+import tracemalloc
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,6 +242,93 @@ def test_missing_idx_file(tmp_path):
     assert_one_line_error(excinfo, tmp_path / "nope.gz", "cannot read")
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_dimensions_whose_product_overflows_are_a_truncated_file(tmp_path, compress):
+    # 2**22 * 2**21 * 2**21 = 2**64: in uint32/uint64 arithmetic that wraps to 0 and the reshape
+    # failed with "cannot reshape array of size 0", naming no file
+    header = b"\0\0\x08\x03" + struct.pack(">III", 1 << 22, 1 << 21, 1 << 21)
+    path = write(tmp_path / "t10k-images-idx3-ubyte.gz", header, compress)
+    with pytest.raises(DataError) as excinfo:
+        data.read_idx(path)
+    assert_one_line_error(excinfo, path, f"truncated: 16 bytes, expected {16 + 2**64}")
+
+
+def zeros_gz(path: Path, header: bytes, zeros: int) -> Path:
+    """A small .gz of `header` and then `zeros` zero bytes (a gzip bomb when zeros is large)."""
+    z = zlib.compressobj(1, zlib.DEFLATED, 31)
+    with open(path, "wb") as f:
+        f.write(z.compress(header))
+        for _ in range(zeros >> 20):
+            f.write(z.compress(bytes(1 << 20)))
+        f.write(z.flush())
+    return path
+
+
+@pytest.mark.parametrize(
+    "header,words",
+    [
+        (b"", "dtype code 0x00"),  # all zeros: magic 0x00000000
+        (idx_bytes(LABELS), "more than 1048576 trailing bytes after the 16 expected"),
+    ],
+)
+def test_a_gzip_bomb_fails_on_its_header_or_tail_without_decompressing_it(tmp_path, header, words):
+    # 64 MiB of zeros in 64 kB: the whole file used to be decompressed before the header was read
+    path = zeros_gz(tmp_path / "t10k-labels-idx1-ubyte.gz", header, 64 << 20)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as excinfo:
+            data.read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_one_line_error(excinfo, path, words)
+    assert peak < 16 << 20, f"{peak / 2**20:.0f} MiB held to read a bomb"
+
+
+def test_an_idx_file_is_read_exactly_as_its_header_says(tmp_path):
+    # the header first, then the body, then the end: gzip or raw, short or long by one byte
+    for compress in (False, True):
+        body = idx_bytes(IMAGES)
+        assert np.array_equal(
+            data.read_idx(write(tmp_path / f"ok{compress}", body, compress)), IMAGES
+        )
+        for payload, words in [(body[:-1], "truncated"), (body + b"\0", "1 trailing bytes")]:
+            path = write(tmp_path / f"bad{compress}{len(payload)}", payload, compress)
+            with pytest.raises(DataError) as excinfo:
+                data.read_idx(path)
+            assert_one_line_error(excinfo, path, words)
+
+
+def test_a_directory_where_an_idx_file_should_be(tmp_path):
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").mkdir()
+    with pytest.raises(DataError) as excinfo:
+        data.read_idx(tmp_path / "t10k-labels-idx1-ubyte.gz")
+    assert_one_line_error(excinfo, tmp_path, "is a directory, expected a file")
+    write_split(tmp_path / "run", IMAGES, LABELS)
+    (tmp_path / "run" / "t10k-labels-idx1-ubyte.gz").unlink()
+    (tmp_path / "run" / "t10k-labels-idx1-ubyte.gz").mkdir()
+    with pytest.raises(DataError) as excinfo:
+        data.load("mnist", "test", data_dir=tmp_path / "run")
+    assert_one_line_error(
+        excinfo, tmp_path / "run" / "t10k-labels-idx1-ubyte.gz", "is a directory, expected"
+    )
+    assert "missing" not in str(excinfo.value)
+
+
+def test_a_data_directory_that_does_not_exist_or_is_a_file(clean_env, tmp_path, monkeypatch):
+    missing, a_file = tmp_path / "nowhere", tmp_path / "notes.txt"
+    a_file.write_text("hello")
+    for root, words in [(missing, "does not exist"), (a_file, "is not a directory")]:
+        with pytest.raises(DataError) as excinfo:
+            data.load("mnist", "test", data_dir=root)
+        assert_one_line_error(excinfo, root, f"mnist data directory {root} {words}")
+    monkeypatch.setenv("HANDGRAD_DATA_DIR", str(missing))
+    with pytest.raises(DataError) as excinfo:
+        data.fetch("mnist")
+    assert_one_line_error(excinfo, missing, f"{missing} (from HANDGRAD_DATA_DIR) does not exist")
+
+
 def write_split(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
     root.mkdir(exist_ok=True)
     for split in ("train", "t10k"):
@@ -402,6 +491,40 @@ def test_csv_layout_contradicting_header(tmp_path):
     assert_one_line_error(excinfo, path, "line 1", "label-first")
     with pytest.raises(ValueError, match="layout"):
         data.read_csv(path, layout="first")
+
+
+def test_csv_with_a_byte_order_mark_and_no_header(tmp_path):
+    # Excel's "CSV UTF-8" starts with U+FEFF: it was read as part of the first number
+    path = tmp_path / "bom.csv"
+    path.write_text("\ufeff" + csv_text(False, False), encoding="utf-8")
+    images, labels = data.read_csv(path, scale=False)
+    assert np.array_equal(images, ROWS) and labels.tolist() == ROW_LABELS.tolist()
+
+
+@pytest.mark.parametrize(
+    "first,words",
+    [
+        ("", "line 1, column 1: not an integer: ''"),  # was "header has no 'label' column"
+        ("0x10", "line 1, column 1: not an integer: '0x10'"),  # the same
+        ("1_0", "line 1, column 1: not an integer: '1_0'"),  # was NumPy's "could not convert"
+    ],
+)
+@pytest.mark.parametrize("row", [1, 3])
+def test_csv_fields_numpy_rejects_are_named_by_line_and_column(tmp_path, first, words, row):
+    text = with_row(csv_text(False, False), row, ",".join([first] * 784 + ["3"]))
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as excinfo:
+        data.read_csv(path)
+    assert_one_line_error(excinfo, path, words.replace("line 1", f"line {row}"))
+
+
+def test_csv_of_nul_bytes_is_not_called_a_header(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"\0" * 100)
+    with pytest.raises(DataError) as excinfo:
+        data.read_csv(path)
+    assert_one_line_error(excinfo, path, "NUL bytes")
 
 
 # ---------------------------------------------------------------- downloads
