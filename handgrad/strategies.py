@@ -1,18 +1,29 @@
 """Hypothesis strategies for property-testing your own gradient: models, parameters and batches.
 
-    from hypothesis import given
+    from hypothesis import given, settings
     from handgrad import strategies
     from handgrad.testing import assert_gradients_match
 
-    @given(strategies.problems(strategies.models(hidden=["relu"], outputs=["softmax"],
-                                                 layouts=["column"], depths=[2])))
-    def test_my_gradient(problem):
-        assert_gradients_match(my_gradient, problem.model, **problem.kwargs)
+    from examples.my_gradient import backward_prop  # yours: (params, X, Y) -> {"W1": dW1, ...}
+
+    relu_softmax = strategies.models(
+        hidden=["relu"], outputs=["softmax"], layouts=["column"], depths=[2]
+    )
+
+    @settings(deadline=None)  # the first example compiles JAX (~1 s): over the 200 ms default
+    @given(strategies.problems(relu_softmax))
+    def test_backward_prop(problem):
+        assert_gradients_match(backward_prop, problem.model, **problem.kwargs)
 
 Arrays are in the model's layout (see `handgrad.models`); Y is one-hot. Edge cases are drawn on
-purpose: m = 1, layers of width 1, batches of a single class, extreme logits (the output layer
-scaled by 2^6 to 2^10), all-zero parameters, and pre-activations exactly on ReLU's kink: small
-dyadic values (k/4) with biases set so that a chosen Z^l[j, i] is exactly 0, in float32 as well.
+purpose but each in a minority of examples (up to the share given), so that most can show a wrong
+gradient: m = 1, layers of width 1, batches of a single class (one in four), extreme logits (one
+in four: the output layer scaled by 2^6 to 2^10), all-zero parameters (style "zero", one in ten)
+and pre-activations exactly on ReLU's kink (style "kinks", three in ten): small dyadic values (k/4)
+with biases set so that a chosen Z^l[j, i] is exactly 0, in float32 as well. Softmax models have 2
+classes or more (with one, the loss is identically 0). Hypothesis shrinks a failure towards a
+typical problem rather than a degenerate one: style "typical", widths 3, 2 classes, m = 4, labels
+cycling through the classes, X and parameters towards a fixed pattern of +-1/4, +-1/2 and +-3/4.
 
 Non-goals: arbitrary float bit patterns (subnormals, huge exponents) in the parameters.
 """
@@ -31,6 +42,7 @@ from handgrad.data import one_hot
 from handgrad.models import LAYOUTS, OUTPUTS, Model, Params, require_model
 
 STYLES = ("typical", "zero", "kinks")
+STYLE_WEIGHTS = {"typical": 6, "zero": 1, "kinks": 3}  # draws in ten, where all are allowed
 DTYPES = ("float64", "float32")
 
 
@@ -57,6 +69,18 @@ def _dtype(d) -> str:
     if name not in DTYPES:
         raise ValueError(f"dtype must be float64 or float32, got {d!r}")
     return name
+
+
+def _preferring(low: int, high: int, first: int) -> st.SearchStrategy[int]:
+    """Integers low..high, uniformly, but shrinking to `first` (clamped into the range), which is
+    also what Hypothesis fills in where a mutated example no longer lines up, rather than to low."""
+    first = min(max(first, low), high)
+    return st.sampled_from((first, *(v for v in range(low, high + 1) if v != first)))
+
+
+def _rarely() -> st.SearchStrategy[bool]:
+    """True one time in four; shrinks to False."""
+    return st.sampled_from((False, False, False, True))
 
 
 def _counts(name: str, low: int, high: int) -> None:
@@ -96,43 +120,62 @@ def models(
     max_width: int = 8,
     min_width: int = 1,
     alphas=(1.0,),
+    classes=None,
 ) -> st.SearchStrategy[Model]:
-    """Models with every listed activation, output and layout; depth L in `depths`, widths
-    min_width-max_width; an ELU model's alpha drawn from `alphas`."""
+    """Models with every listed activation, output and layout; depth L in `depths`, widths n_0 to
+    n_{L-1} min_width-max_width; an ELU model's alpha drawn from `alphas`; the classes n_L drawn
+    from `classes` (e.g. [2, 10]) when given, else min_width-max_width but at least 2 for softmax."""
     _counts("width", min_width, max_width)
-    depths = _choices("depths", depths)
-    if not all(
-        isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1 for d in depths
-    ):
-        raise ValueError(f"depths count weight layers (L >= 1), got {depths!r}")
+    depths = _positive("depths", depths, "depths count weight layers (L >= 1)")
     alphas = _choices("alphas", alphas)
     for a in alphas:
         Model("elu", OUTPUTS[0], LAYOUTS[0], (1, 1), a)  # ValueError naming a bad alpha
     hidden, outputs = _choices("hidden", hidden, HIDDEN), _choices("outputs", outputs, OUTPUTS)
     layouts = _choices("layouts", layouts, LAYOUTS)
-    widths = st.integers(min_width, max_width)
-    return _models(hidden, outputs, layouts, depths, widths, alphas)
+    if classes is not None:
+        n_L = st.sampled_from(_positive("classes", classes, "classes count outputs (n_L >= 1)"))
+        n_L = dict.fromkeys(outputs, n_L)
+    else:  # softmax with one class has loss 0 whatever the parameters: nothing to check
+        n_L = {o: _preferring(min_width, max_width, 2) for o in outputs}
+        n_L["softmax"] = _preferring(max(min_width, 2), max(max_width, 2), 2)
+    widths = _preferring(min_width, max_width, 3)
+    return _models(hidden, outputs, layouts, depths, widths, alphas, n_L)
+
+
+def _positive(name: str, given, message: str) -> tuple:
+    """`given` as a non-empty tuple of integers >= 1, else ValueError(message)."""
+    given = _choices(name, given)
+    if not all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in given
+    ):
+        raise ValueError(f"{message}, got {given!r}")
+    return given
 
 
 @st.composite
-def _models(draw, hidden, outputs, layouts, depths, widths, alphas) -> Model:
+def _models(draw, hidden, outputs, layouts, depths, widths, alphas, n_L) -> Model:
     depth = draw(st.sampled_from(depths))
-    sizes = draw(st.lists(widths, min_size=depth + 1, max_size=depth + 1))
+    sizes = draw(st.lists(widths, min_size=depth, max_size=depth))
     g = draw(st.sampled_from(hidden))
     alpha = draw(st.sampled_from(alphas)) if g == "elu" else 1.0
-    return Model(
-        g, draw(st.sampled_from(outputs)), draw(st.sampled_from(layouts)), tuple(sizes), alpha
-    )
+    output = draw(st.sampled_from(outputs))
+    sizes.append(draw(n_L[output]))
+    return Model(g, output, draw(st.sampled_from(layouts)), tuple(sizes), alpha)
 
 
 @functools.cache
 def _array(shape: tuple[int, ...], style: str) -> st.SearchStrategy[np.ndarray]:
-    """float64 arrays of `shape`: floats in [-2, 2] ("typical") or dyadic k/4 ("kinks")."""
+    """float64 arrays of `shape`: floats in [-2, 2] ("typical") or dyadic k/4 ("kinks"), drawn
+    as offsets from a fixed pattern of +-1/4, +-1/2 and +-3/4: shrinking, and the values Hypothesis
+    fills in where a mutated example no longer lines up, give that pattern rather than zeros."""
+    base = np.random.default_rng(shape).choice([-3, -2, -1, 1, 2, 3], shape) / 4
     if style == "kinks":
-        values = st.integers(-8, 8).map(lambda k: k / 4)
+        values = st.integers(-5, 5).map(lambda k: k / 4)
     else:
-        values = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-    return arrays(np.float64, shape, elements=values)
+        values = st.floats(
+            -1.25, 1.25, allow_nan=False, allow_infinity=False, allow_subnormal=False
+        )
+    return arrays(np.float64, shape, elements=values).map(lambda a: a + base)
 
 
 def parameters(model: Model, dtype="float64", style: str = "typical") -> st.SearchStrategy[Params]:
@@ -157,7 +200,8 @@ def batches(
     style: str = "typical",
     single_class: bool | None = None,
 ) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
-    """(X, Y) in the model's layout, Y one-hot; single_class None draws it (m = 1 is reachable)."""
+    """(X, Y) in the model's layout, Y one-hot; single_class None draws it, one time in four
+    (m = 1 is reachable too, one time in max_m - min_m + 1)."""
     require_model(model)
     dtype = _dtype(dtype)
     _choices("style", [style], ("typical", "kinks"))
@@ -167,14 +211,15 @@ def batches(
 
 @st.composite
 def _batches(draw, model, dtype, min_m, max_m, style, single_class):
-    m = draw(st.integers(min_m, max_m))
+    m = draw(_preferring(min_m, max_m, 4))
     n0, nL = model.sizes[0], model.sizes[-1]
     X = draw(_array((m, n0), style))
-    same = draw(st.booleans()) if single_class is None else single_class
+    same = draw(_rarely()) if single_class is None else single_class
     if same:
         labels = np.full(m, draw(st.integers(0, nL - 1)))
-    else:
+    else:  # offset by the example's index: shrinks to labels 0, 1, 2, ... (every class) not all 0
         labels = np.array(draw(st.lists(st.integers(0, nL - 1), min_size=m, max_size=m)))
+        labels = (labels + np.arange(m)) % nL
     Y = one_hot(labels, nL, "row", dtype)
     if model.layout == "column":
         X, Y = X.T.copy(), Y.T.copy()
@@ -214,7 +259,8 @@ def problems(
     """A model (from `model_strategy`, default `models()`), its parameters and a batch: a Problem.
 
     `styles` picks among "typical", "zero" and "kinks" (kinks are built for ReLU models only;
-    others draw typical values). `extreme` None draws whether to scale the output layer by 2^6-2^10.
+    others draw typical values), weighted 6:1:3 and shrinking to the first listed. `extreme` None
+    draws whether to scale the output layer by 2^6-2^10 (one time in four).
     """
     model_strategy = models() if model_strategy is None else model_strategy
     if not isinstance(model_strategy, st.SearchStrategy):
@@ -224,6 +270,7 @@ def problems(
         )
     dtypes = tuple(_dtype(d) for d in _choices("dtypes", dtypes))
     styles = _choices("styles", styles, STYLES)
+    styles = tuple(s for s in styles for _ in range(STYLE_WEIGHTS[s]))  # shrinks to the first
     _counts("m", min_m, max_m)
     return _problems(model_strategy, dtypes, min_m, max_m, styles, extreme)
 
@@ -249,7 +296,7 @@ def _problems(draw, model_strategy, dtypes, min_m, max_m, styles, extreme) -> Pr
         hidden = model.sizes[1 : min(model.depth, 3)]
         picks = [(draw(st.integers(0, n - 1)), draw(st.integers(0, m - 1))) for n in hidden]
         params = put_on_kinks(model, params, X, picks)
-    big = draw(st.booleans()) if extreme is None else extreme
+    big = draw(_rarely()) if extreme is None else extreme
     if big:
         scale = 2.0 ** draw(st.sampled_from([6, 8, 10]))
         L = model.depth

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import Phase, find, given, settings
 
 from handgrad import strategies as hst
-from handgrad.formulations import forward
+from handgrad.formulations import forward, gradients
 from handgrad.models import Model, check_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _logits(problem) -> np.ndarray:
     cache = forward(problem.model, problem.params, problem.X, "column")
     return cache[f"Z{problem.model.depth}"]
+
+
+def _true_gradients(problem) -> dict[str, np.ndarray]:
+    p64 = {k: v.astype(np.float64) for k, v in problem.params.items()}
+    return gradients(problem.model, p64, problem.X.astype(np.float64), problem.Y.astype(np.float64))
 
 
 @given(hst.problems())
@@ -28,6 +39,8 @@ def test_problems_fit_their_models(problem):
     assert 1 <= model.depth <= 3 and 1 <= min(model.sizes) and max(model.sizes) <= 8
     if problem.style == "zero":
         assert not any(v.any() for v in problem.params.values())
+    if model.output == "softmax":  # one class: the loss is 0 whatever the parameters
+        assert model.sizes[-1] >= 2
 
 
 @given(hst.problems(hst.models(hidden=["relu"], depths=(2, 3)), styles=("kinks",)))
@@ -72,6 +85,66 @@ def test_widths_batch_sizes_and_elu_alphas_can_be_bounded(problem):
     assert problem.model.alpha in (0.5, 1.7)
 
 
+@pytest.mark.parametrize("max_width", [1, 8])
+def test_softmax_models_have_two_classes_or_more(max_width):
+    @given(hst.models(outputs=["softmax"], max_width=max_width))
+    def check(model):
+        assert model.sizes[-1] >= 2 and max(model.sizes[:-1]) <= max_width
+
+    check()
+
+
+@given(hst.problems(hst.models(max_width=3, classes=[2, 10]), max_m=4))
+def test_the_number_of_classes_can_be_set_apart_from_the_widths(problem):
+    sizes = problem.model.sizes
+    assert sizes[-1] in (2, 10) and max(sizes[:-1]) <= 3
+    assert problem.Y.shape[problem.model.class_axis] == sizes[-1]
+
+
+def test_most_problems_can_show_a_wrong_gradient():
+    """Edge cases are a minority: before, a third of these were all-zero parameters, X = 0 or a
+    one-class softmax, whose gradient is 0 whatever the bug, and a quarter had a nonzero dW1."""
+    drawn = []
+
+    @settings(max_examples=300, derandomize=True, database=None, phases=[Phase.generate])
+    @given(hst.problems(hst.models(hidden=["relu"], outputs=["softmax"], depths=(2, 3))))
+    def draw(problem):
+        drawn.append(problem)
+
+    draw()
+    grads = [_true_gradients(p) for p in drawn]
+
+    def share(condition) -> float:
+        return np.mean([condition(p, g) for p, g in zip(drawn, grads, strict=True)])
+
+    assert share(lambda p, g: not any(v.any() for v in g.values())) <= 0.05
+    assert share(lambda p, g: g["W1"].any()) >= 0.7
+    assert share(lambda p, g: not p.X.any()) <= 0.02
+    assert share(lambda p, g: p.style == "zero") <= 0.15
+    assert share(lambda p, g: p.m == 1) <= 0.2 and share(lambda p, g: p.extreme) <= 0.3
+
+
+def test_failures_shrink_towards_an_informative_problem():
+    """The simplest problem, where Hypothesis shrinks a failure (and what it fills in when it
+    replays a mutated example), shows every gradient: not X = 0, zero parameters or m = 1."""
+    relu_softmax = hst.models(hidden=["relu"], outputs=["softmax"], depths=[2])
+    problem = find(hst.problems(relu_softmax), lambda p: True)
+    assert problem.style == "typical" and not problem.extreme
+    labels = problem.Y.argmax(axis=problem.model.class_axis)
+    assert problem.m > 1 and len(np.unique(labels)) > 1
+    assert all(g.any() for g in _true_gradients(problem).values())
+
+
+def test_the_module_docstrings_example_runs_as_written(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    code = textwrap.dedent(re.search(r"\n\n((?:    .*\n|\n)+)", hst.__doc__).group(1))
+    assert code.count("@settings(deadline=None)") == 1  # else the first JAX compile fails it
+    code = code.replace("@settings(deadline=None)", "@settings(deadline=None, max_examples=10)")
+    namespace = {"__name__": "docstring_example"}
+    exec(compile(code, hst.__file__, "exec"), namespace)
+    namespace["test_backward_prop"]()
+
+
 def test_a_minimum_width_above_the_maximum_is_refused():
     with pytest.raises(ValueError, match="min_width <= max_width"):
         hst.models(min_width=5, max_width=4)
@@ -100,6 +173,8 @@ _MODEL = Model("relu", "softmax", "column", (3, 2, 2))
         (lambda: hst.batches(_MODEL, style="kink"), ValueError, r"style: unknown \['kink'\]"),
         (lambda: hst.models(alphas=[float("nan")]), ValueError, "alpha must be a positive"),
         (lambda: hst.models(depths=[0]), ValueError, r"depths count weight layers \(L >= 1\)"),
+        (lambda: hst.models(classes=[0]), ValueError, r"classes count outputs \(n_L >= 1\)"),
+        (lambda: hst.models(classes=[]), ValueError, "classes is empty"),
     ],
 )
 def test_bad_strategy_arguments_are_named_when_the_strategy_is_built(build, error, message):
