@@ -292,6 +292,7 @@ def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray
                 skiprows=int(has_header),
                 ndmin=2,
                 encoding="utf-8-sig",  # a byte-order mark (Excel's "CSV UTF-8") is no data
+                comments=None,  # "...,3 # x" is not a row of numbers (NumPy would drop the "# x")
             )
     except ValueError as e:
         raise _csv_error(p, 1 + has_header, label_col, str(e)) from None

@@ -436,6 +436,7 @@ BAD_CSV = {  # name -> (label_first, header, line to replace, new content, expec
     "float first": (False, False, 1, "0.5," + GOOD_ROW[2:], "line 1, column 1: not an integer"),
     "header without label": (True, True, 1, GOOD_ROW.replace("1", "x"), "line 1"),
     "short header": (True, True, 1, "label,a,b", "line 1: header has 3 columns"),
+    "trailing comment": (False, True, 3, GOOD_ROW + " # x", "line 3, column 785: not an integer"),
 }
 
 
