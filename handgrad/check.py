@@ -1587,7 +1587,18 @@ def load_function(spec: str) -> Callable:
     finally:
         if home in sys.path:
             sys.path.remove(home)
-    function = getattr(module, name, None)
+    function = module
+    for part in name.split("."):  # "net.backward": an object's method, "Net.grads": a static one
+        function = getattr(function, part, None)
     if not callable(function):
         raise ValueError(f"{path} has no function {name!r}")
+    owner = getattr(module, name.split(".")[0])
+    if "." in name and isinstance(owner, type) and inspect.isfunction(function):
+        first = next(iter(inspect.signature(function).parameters), None)
+        if first == "self":  # a method looked up on its class: no instance to call it on
+            raise ValueError(
+                f"{path}: {name} is a method of class {owner.__name__}: name a function "
+                f"(params, X, Y), or an instance's method (e.g. a module-level net = "
+                f"{owner.__name__}(...), then net.{name.split('.', 1)[1]})"
+            )
     return function

@@ -1230,6 +1230,30 @@ def test_cli_function_that_raises_exits_1_with_its_line():
     )
 
 
+def test_a_function_can_be_an_objects_method_but_not_a_class_method(tmp_path, capsys):
+    """An engineer's class-based net: `net.grads` is a bound method; `Net.grads` has no self to
+    call it on, which the error says (it said 'has no function')."""
+    (tmp_path / "classy.py").write_text(
+        "from handgrad.formulations import gradients\n"
+        "from handgrad.models import parse_model\n\n\n"
+        "class Net:\n"
+        "    model = parse_model('relu-softmax-column', (4, 3, 2))\n\n"
+        "    def grads(self, params, X, Y):\n"
+        "        return gradients(self.model, params, X, Y)\n\n"
+        "    @staticmethod\n"
+        "    def static(params, X, Y):\n"
+        "        return gradients(Net.model, params, X, Y)\n\n\n"
+        "net = Net()\n"
+    )
+    base = ["check", "--model", "relu-softmax-column", "--sizes", "4,3,2"]
+    for name in ("net.grads", "Net.static"):
+        assert cli.main([*base, f"{tmp_path / 'classy.py'}:{name}"]) == 0, name
+    assert cli.main([*base, f"{tmp_path / 'classy.py'}:Net.grads"]) == 2
+    err = capsys.readouterr().err
+    assert "Net.grads is a method of class Net: name a function" in err, err
+    assert err.count("\n") == 1
+
+
 def test_cli_that_cannot_run_exits_2_with_one_line():
     out = _run_cli("tests/mutants.py:no_such_function", "--model", "relu-softmax-column")
     assert out.returncode == 2 and out.stdout == ""
