@@ -1159,6 +1159,8 @@ def _holds(v, low) -> bool:
     v = _numeric(v) if wider else None
     if v is None or not np.isfinite(v).all() or np.array_equal(v, np.round(v)):
         return False
+    if np.unique(v).size < min(8, v.size):  # a few short dyadic numbers (0.25) fit every float
+        return False
     with np.errstate(over="ignore"):
         return bool(np.array_equal(v.astype(low).astype(np.float64), v))
 

@@ -331,8 +331,8 @@ def locate_loss_factor(model: Model, diagnoses: Mapping[str, Diagnosis]) -> None
     keys = list(model.param_shapes())
     for label in LOSS_FACTORS:
         S = [k for k in keys if diagnoses[k].kind == "scale" and diagnoses[k].label == label]
-        if not S or len(S) == len(keys):
-            continue
+        if not S or len(S) == len(keys) or any(diagnoses[k].kind for k in keys if k not in S):
+            continue  # (another slip may carry the factor too: b3 summed over every axis, x 1/2)
         l = max(int(k[1:]) for k in S)
         if sorted(S) == sorted(k for k in keys if int(k[1:]) <= l):
             who = "layer 1 carries" if l == 1 else f"layers {l} and below carry"
@@ -578,7 +578,8 @@ def _skipped(key: str, g: np.ndarray, a: np.ndarray, tol: Tolerance, batch_axis:
     for axis, (noun, of) in (*axes, (units, ("unit", f" of layer {l}"))):
         lines = np.flatnonzero(wrong.any(axis=1 - axis))
         zero = np.all(np.abs(np.take(g, lines, axis=axis)) <= bound)
-        if lines.size < g.shape[axis] and zero:
+        ends = lines[0] == 0 or lines[-1] == g.shape[axis] - 1  # range(1, n), range(n - k)
+        if lines.size < g.shape[axis] and zero and ends and np.all(np.diff(lines) == 1):
             shown = ", ".join(map(str, lines[:5])) + (", ..." if lines.size > 5 else "")
             return (
                 f"0 for {noun}{'s' if lines.size > 1 else ''} {shown}{of} where the right entries "
@@ -798,4 +799,6 @@ def layer_hint(
             f"dW and db, once) and dW{L} = {dW}"
         )
     dZ = f"W{l + 1}ᵀ dZ{l + 1} * g'(Z{l})" if col else f"dZ{l + 1} W{l + 1}ᵀ * g'(Z{l})"
+    if again:  # layer l + 1 has a slip of its own: its dZ is not known to be right
+        return f"{first}: look at dZ{l} = {dZ}"
     return f"{first}: layer {l + 1} is right, so dZ{l + 1} is; look at dZ{l} = {dZ}"

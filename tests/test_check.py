@@ -787,6 +787,54 @@ def test_every_gradient_in_the_other_layouts_shape_asks_about_the_layout():
     assert "layout's shape" not in str(check_gradients(one_transposed, model))
 
 
+def test_new_hints_stay_quiet_where_their_evidence_is_missing():
+    """A replay's findings: MSE's 2 left out everywhere plus db2 summed over every axis is still
+    the loss's factor (it said 'not in the loss's delta'); units a wrong ReLU mask switches off
+    are no loop range; a few short dyadic numbers are no float16 arithmetic."""
+    model = Model("sigmoid", "mse", "column", (6, 5, 4))
+
+    def no_2_and_db2_summed(params, X, Y):
+        g = {k: v / 2 for k, v in gradients(model, params, X, Y).items()}
+        return {**g, "b2": np.sum(g["b2"])}
+
+    report = check_gradients(no_2_and_db2_summed, model)
+    assert "Only" not in report.parameters["W1"].diagnosis.detail, str(report)
+    assert report.parameters["W1"].diagnosis.label == "1/2", str(report)
+
+    relu = Model("relu", "softmax", "column", (6, 5, 4))
+
+    def mask_off_units_1_and_3(params, X, Y):
+        g = gradients(relu, params, X, Y)
+        g["W1"][[1, 3]], g["b1"][[1, 3]] = 0.0, 0.0
+        return g
+
+    detail = check_gradients(mask_off_units_1_and_3, relu).parameters["W1"].diagnosis.detail
+    assert "loop whose range" not in detail, detail
+
+    row = parse_model("elu-mse-row", (8, 6))
+    params = {"W1": np.zeros((8, 6), np.float32), "b1": np.zeros((1, 6), np.float32)}
+    X = np.random.default_rng(0).uniform(-1, 1, (7, 8)).astype(np.float32)
+    Y = np.zeros((7, 6), np.float32)
+    Y[:, 2] = 1
+    right = check_gradients(
+        lambda p, X, Y: gradients(row, p, X, Y), row, params=params, X=X, Y=Y, dtype="float32"
+    )
+    assert right.verdict == "pass" and not any("float16" in n for n in right.notes), str(right)
+
+
+def test_a_hint_below_a_slip_of_its_own_does_not_call_the_layer_above_right():
+    model = Model("relu", "softmax", "column", (6, 5, 4))
+    noise = np.random.default_rng(3)
+
+    def slips(params, X, Y):  # dW2 alone wrong (x m), and dZ1 wrong (W1 and b1)
+        g = gradients(model, params, X, Y)
+        return {**g, "W2": 16 * g["W2"], "W1": g["W1"] + noise.random((5, 6)), "b1": 2 * g["b1"]}
+
+    report = check_gradients(slips, model)
+    w1 = report.parameters["W1"].diagnosis.detail
+    assert "layer 1 is wrong on its own too" in w1 and "layer 2 is right" not in w1, w1
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
