@@ -334,7 +334,8 @@ def make_problem(
     ):
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
     notes: list[str] = []
-    if params is None:
+    drawn = params is None
+    if drawn:
         params = init_params(model, rng, "normal")
     if not isinstance(params, Mapping):
         raise ValueError(
@@ -352,6 +353,27 @@ def make_problem(
     X, Y = np.array(X, dtype=dtype), np.array(Y, dtype=dtype)
     check_inputs(model, params, X, Y)
     Y = _sums_to_one(model, Y, notes)
+    woken, left = _dead_units(model, params, X, wake=drawn)
+    if drawn and (woken or left):
+        dead = woken + left
+        notes.append(
+            f"{_count(dead, 'hidden unit')} {'was' if len(dead) == 1 else 'were'} 0 (ReLU) for "
+            "every example, where a unit's gradients are 0 whatever the formula (a loop that "
+            "skips it would pass): "
+            + (
+                f"with one example, the {len(woken)} in the outer quarters of their layers (where "
+                f"a loop's range ends) are raised until active, and {len(left)} stay 0, so that a "
+                "missing ReLU mask still shows"
+                if left
+                else "each bias is raised until the unit is active for some examples"
+            )
+        )
+    elif left:
+        notes.append(
+            f"{', '.join(left[:4])}{', ...' if len(left) > 4 else ''}: 0 (ReLU) for every example "
+            "of your batch, where their gradients are 0 whatever the formula: a slip confined to "
+            "them cannot show at these parameters"
+        )
     m = X.shape[1 if model.layout == "column" else 0]
     sizes = "-".join(map(str, model.sizes))
     elu = f" (alpha = {model.alpha:g})" if model.hidden == "elu" else ""
@@ -383,7 +405,7 @@ def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list
         if lit:
             source += f", {lit} blank pixels lit"
             notes.append(
-                f"{lit} pixels are 0 in all {m} images, where dW1 would be 0 whatever the formula "
+                f"{lit} pixels are 0 in {f'all {m} images' if m > 1 else 'the image'}, where dW1 would be 0 whatever the formula "
                 "(a loop that skips them would pass): each is lit (0.25-0.75) in one image"
             )
     else:
@@ -401,6 +423,57 @@ def _light_blank_pixels(X: np.ndarray, rng: np.random.Generator) -> tuple[np.nda
     X = X.copy()
     X[rng.integers(0, len(X), blank.size), blank] = rng.uniform(0.25, 0.75, blank.size)
     return X, int(blank.size)
+
+
+def _dead_units(model: Model, params: Params, X: np.ndarray, wake: bool) -> tuple[list, list]:
+    """The hidden ReLU units that are 0 for every example of X, named: those woken and those left.
+
+    A dead unit's gradients (its row of dW^l and db^l, its column of dW^(l+1)) are 0 whatever the
+    formula, so a slip confined to it (a loop that misses the last unit) would pass. With `wake`,
+    its bias in params (in place) is raised until it is active for some examples, at most half,
+    so that the mask g'(Z^l) keeps its zeros. With one example a woken unit is active for all:
+    then only the units in the outer quarters of the layer (where a loop's range ends) are woken,
+    and at least one dead unit is left, so that a missing mask still shows."""
+    if model.hidden != "relu":
+        return [], []
+    column = model.layout == "column"
+    row = model.with_layout("row")
+    A = np.asarray(X.T if column else X, np.float64)
+    woken, left = [], []
+    for l in range(1, model.depth):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        Z = A @ np.asarray(W.T if column else W, np.float64)
+        Z += np.asarray(b, np.float64).reshape(1, -1)
+        dead = np.flatnonzero((Z <= 0).all(axis=0))
+        wake_now = dead if wake else dead[:0]
+        if wake and len(Z) == 1:
+            n = Z.shape[1]
+            outer = (4 * dead < n) | (4 * dead >= 3 * n)
+            keep = dead[~outer] if (~outer).any() else dead[[np.argmin(abs(2 * dead - n + 1))]]
+            wake_now = np.setdiff1d(dead, keep)
+        for j in dead:
+            (woken if j in wake_now else left).append(_unit(row, l, int(j)))
+        for j in wake_now:
+            t = _threshold(Z[:, j], float(np.std(Z)) or 1.0)
+            Z[:, j] -= t
+            b[(j, 0) if column else (0, j)] -= t
+        A = np.maximum(Z, 0.0)
+    return woken, left
+
+
+def _threshold(z: np.ndarray, scale: float) -> float:
+    """t such that z - t is positive for the largest entries of z (at most half of them), with the
+    widest gap to the rest: far from ReLU's kink, where finite differences would doubt."""
+    s = np.sort(z)[::-1]
+    if s.size == 1 or s[0] == s[-1]:
+        return float(s[0] - scale / 2)
+    k = max(1, s.size // 2)
+    i = int(np.argmax(s[:k] - s[1 : k + 1]))
+    return float((s[i] + s[i + 1]) / 2)
+
+
+def _count(items: list, noun: str) -> str:
+    return f"{len(items)} {noun}{_s(len(items))}"
 
 
 def _s(n: int) -> str:

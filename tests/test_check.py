@@ -767,6 +767,74 @@ def test_a_loop_that_misses_pixels_is_caught_on_mnist_and_named(layout, skip, sa
     assert says in report.parameters["W1"].diagnosis.detail, str(report)
 
 
+@pytest.mark.parametrize("layout", ["row", "column"])
+@pytest.mark.parametrize("batch_size", [1, 16])
+@pytest.mark.parametrize("unit", [0, -1])
+def test_a_loop_that_misses_a_hidden_unit_is_caught_though_relu_kills_units(
+    layout, batch_size, unit
+):
+    """With b ~ N(0, 1) about half of the ReLU units are 0 for every example of the batch, where
+    their dW^l rows, db^l and dW^(l+1) columns are 0 whatever the formula: a loop that missed the
+    first or last hidden unit passed in 3-6 of 10 seeds. Each dead unit's bias is now raised
+    until the unit is active for some examples, and the note says so."""
+    model = parse_model(f"relu-softmax-{layout}", (784, 10, 8, 10))
+    units = 0 if layout == "column" else 1  # the units' axis of W and b
+
+    def misses(params, X, Y):
+        g = gradients(model, params, X, Y)
+        for key in ("W1", "b1", "W2"):
+            index = [slice(None), slice(None)]
+            index[units if key != "W2" else 1 - units] = unit
+            g[key][tuple(index)] = 0.0
+        return g
+
+    right = lambda params, X, Y: gradients(model, params, X, Y)  # noqa: E731
+    for seed in range(4):  # 1-4 of 10 units per layer are dead at these seeds before waking
+        report = check_gradients(misses, model, seed=seed, batch_size=batch_size)
+        assert report.verdict == "fail", str(report)
+        assert "a loop whose range misses" in report.parameters["W1"].diagnosis.detail, str(report)
+        good = check_gradients(right, model, seed=seed, batch_size=batch_size)
+        assert good.verdict == "pass", str(good)
+        assert any("0 (ReLU) for every example" in n for n in good.notes), good.notes
+
+
+@pytest.mark.parametrize("sizes", [(784, 10, 10), (784, 16, 16, 10)])
+def test_a_missing_relu_mask_still_fails_with_one_example(sizes):
+    """Waking every dead unit made every mask all ones at m = 1, where a dZ1 without g'(Z1)
+    passed 10 of 10 seeds (a false-pass hunt's finding): the middle units stay dead there."""
+    model = parse_model("relu-softmax-column", sizes)
+
+    def no_mask(params, X, Y):
+        cache = handgrad.forward(model, params, X)
+        g, dZ = {}, cache[f"A{model.depth}"] - Y
+        for l in range(model.depth, 0, -1):
+            g[f"W{l}"], g[f"b{l}"] = dZ @ cache[f"A{l - 1}"].T, dZ.sum(axis=1, keepdims=True)
+            dZ = params[f"W{l}"].T @ dZ  # without * relu'(Z^(l-1))
+        return g
+
+    for seed in range(6):
+        report = check_gradients(no_mask, model, seed=seed, batch_size=1)
+        assert report.parameters["W1"].verdict == "fail", str(report)
+        assert any("stay 0, so that a missing ReLU mask still shows" in n for n in report.notes)
+
+
+def test_dead_units_of_given_parameters_are_named_not_changed():
+    """The caller's own parameters are theirs: a unit 0 for every example is named in a note."""
+    model = parse_model("relu-softmax-row", (4, 3, 2))
+    params = init_params(model, np.random.default_rng(0))
+    params["b1"] = np.array([[5.0, -50.0, 5.0]])
+    X = np.random.default_rng(1).uniform(0, 1, (6, 4))
+    Y = np.eye(2)[[0, 1, 0, 1, 0, 1]]
+    before = params["b1"].copy()
+    report = check_gradients(
+        lambda p, X, Y: gradients(model, p, X, Y), model, params=params, X=X, Y=Y
+    )
+    assert np.array_equal(params["b1"], before)
+    assert any(n.startswith("hidden unit 1: 0 (ReLU) for every example") for n in report.notes), (
+        report.notes
+    )
+
+
 def test_every_gradient_in_the_other_layouts_shape_asks_about_the_layout():
     """A row model's gradients returned as column ones (a student simulation's b22 got four
     separate 'a transposed product?')."""
