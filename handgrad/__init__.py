@@ -8,42 +8,56 @@ and checked against JAX autodiff and finite differences (`reference/`). Public A
     grads = handgrad.gradients(model, params, X, Y, formulation="per-neuron")
     report = handgrad.check_gradients(my_grad_fn, model, ...)
     result = handgrad.train.train(handgrad.get_recipe("002"))   # handgrad.train is the module
+
+`import handgrad` imports nothing else: each public name, and each submodule (`handgrad.models`,
+`handgrad.train`), is imported on first use (PEP 562). The `handgrad` command's Ctrl-C handler
+exists only once `handgrad.cli.main` runs, so whatever this file imported ran before it and a
+Ctrl-C there was a traceback; NumPy and SciPy alone took half a second.
 """
 
-from handgrad.activations import Activation, elu, identity, relu, sigmoid, softmax
-from handgrad.formulations import (
-    FORMULATIONS,
-    backward,
-    forward,
-    get_formulation,
-    gradients,
-    loss,
-    predict,
-    predict_proba,
-)
-from handgrad.losses import Loss, get_loss
-from handgrad.models import Model, init_params, parse_model, parse_sizes, transpose_params
-from handgrad.recipes import RECIPES, Recipe, get_recipe
-from handgrad.tolerances import TOLERANCES, Tolerance, relative_error, tolerance
-
-_LAZY = {
-    "check_gradients": "handgrad.check",
-    "CheckReport": "handgrad.check",
-    "TrainResult": "handgrad.train",
+_DEFINED_IN = {  # module -> the public names it defines; each is imported on first use
+    "handgrad.activations": ("Activation", "elu", "identity", "relu", "sigmoid", "softmax"),
+    "handgrad.check": ("CheckReport", "check_gradients"),
+    "handgrad.formulations": (
+        "FORMULATIONS",
+        "backward",
+        "forward",
+        "get_formulation",
+        "gradients",
+        "loss",
+        "predict",
+        "predict_proba",
+    ),
+    "handgrad.losses": ("Loss", "get_loss"),
+    "handgrad.models": ("Model", "init_params", "parse_model", "parse_sizes", "transpose_params"),
+    "handgrad.recipes": ("RECIPES", "Recipe", "get_recipe"),
+    "handgrad.tolerances": ("TOLERANCES", "Tolerance", "relative_error", "tolerance"),
+    "handgrad.train": ("TrainResult",),
 }
+_LAZY = {name: module for module, names in _DEFINED_IN.items() for name in names}
 
-_SUBMODULES = {"audit", "check", "data", "figures", "strategies", "testing", "train", "verify"}
+
+def _submodules() -> list[str]:
+    """The names of handgrad's submodules and subpackages (`models`, `train`, `commands`, ...)."""
+    import pkgutil
+
+    return [module.name for module in pkgutil.iter_modules(__path__) if module.name[0] != "_"]
 
 
 def __getattr__(name: str):
-    """Import the checker and the trainer on first use (they pull in JAX and matplotlib)."""
+    """Import a public name's module, or a submodule, on first use (module attribute fallback)."""
     import importlib
 
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in _SUBMODULES:
-        return importlib.import_module(f"handgrad.{name}")
+        return getattr(importlib.import_module(_LAZY[name]), name)  # not cached: never stale
+    if name in _submodules():  # never `__main__`, which would run the command line
+        return importlib.import_module(f"handgrad.{name}")  # which sets handgrad.<name>
     raise AttributeError(f"module 'handgrad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names and the submodules, imported or not, beside what is already bound."""
+    return sorted({*globals(), *__all__, *_submodules()})
 
 
 __all__ = [

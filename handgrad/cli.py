@@ -5,7 +5,9 @@ FileNotFoundError, OSError) become one line on stderr and exit status 2, never a
 OSError as "<file>: <what went wrong>", and a library message that names a Python parameter
 (`batch_size must be ...`) names the command's option instead (`--batch-size must be ...`).
 A closed pipe (`handgrad predict ... | head -3`) ends the command quietly with status 141, as a
-process killed by SIGPIPE would (128 + 13).
+process killed by SIGPIPE would (128 + 13). Ctrl-C is one line and status 130 too: this module
+imports only the standard library (and `handgrad/__init__.py` nothing), so that every import that
+takes a moment happens inside `main`, after its `except KeyboardInterrupt` exists.
 """
 
 from __future__ import annotations

@@ -420,6 +420,63 @@ def test_ctrl_c_while_the_commands_are_imported_exits_130_without_a_traceback(ca
     assert run(capsys, "train", *TINY) == (130, "", "handgrad: interrupted\n")
 
 
+# The console script runs `from handgrad.cli import main` and then main(): what that import does
+# runs before main's `except KeyboardInterrupt` exists. It imports no NumPy, SciPy, JAX or
+# matplotlib (it imported NumPy and SciPy, half a second, in which Ctrl-C was a traceback).
+HEAVY = ("numpy", "scipy", "jax", "matplotlib")
+
+
+def _python(code: str, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_importing_handgrad_and_its_command_line_imports_nothing_heavy():
+    code = f"import sys, handgrad, handgrad.cli; print([m for m in {HEAVY} if m in sys.modules])"
+    out = _python(code)
+    assert out.stdout == "[]\n", out.stdout + out.stderr
+
+
+def test_every_public_name_is_imported_on_first_use_and_listed_by_dir():
+    code = """if True:
+        import handgrad
+        listed = dir(handgrad)
+        names = {}
+        exec("from handgrad import *", names)
+        print([n for n in handgrad.__all__ if n not in names or n not in listed])
+        print(handgrad.train.__name__, handgrad.gradients is handgrad.formulations.gradients)
+        print(all(m in listed for m in ("models", "train", "check")), "__main__" in listed)
+        print(hasattr(handgrad, "__main__"), hasattr(handgrad, "nosuch"))  # __main__ would run
+    """
+    out = _python(code)
+    assert out.stdout.splitlines() == ["[]", "handgrad.train True", "True False", "False False"], (
+        out.stdout + out.stderr
+    )
+
+
+def test_ctrl_c_as_the_first_heavy_module_is_imported_exits_130_without_a_traceback(tmp_path):
+    # A real SIGINT, raised deterministically as NumPy's import begins (the moment that used to
+    # lie between interpreter start-up and main()), in the console script's own two lines
+    code = """if True:
+        import signal, sys
+
+        class CtrlC:
+            def find_spec(self, name, path=None, target=None):
+                if name in HEAVY:
+                    sys.meta_path.remove(self)
+                    signal.raise_signal(signal.SIGINT)
+
+        sys.meta_path.insert(0, CtrlC())
+        from handgrad.cli import main
+        sys.exit(main())
+    """.replace("HEAVY", repr(HEAVY))
+    out = _python(code, "train", *TINY, "--out", str(tmp_path / "run"))
+    assert out.returncode == 130, out.stderr
+    assert out.stderr.endswith("interrupted\n") and out.stderr.count("\n") == 1, out.stderr
+    assert out.stdout == "" and not (tmp_path / "run").exists()
+
+
 # ---------------------------------------------------------------- other commands
 
 
