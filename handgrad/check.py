@@ -4,10 +4,12 @@
 
 1. The problem: parameters drawn from `seed` (`init_params`, "normal"), a batch of MNIST training
    images when n_0 = 784 and the data is there (random inputs otherwise), Y one-hot; all in the
-   model's layout and in `dtype`. Or the caller's own params, X, Y.
+   model's layout and in `dtype`. Pixels blank in every image are lit in one, and ReLU units dead
+   for every example are woken, where a slip would hide. Or the caller's own params, X, Y.
 2. `grad_fn(params, X, Y)` on copies (a note says which params it changed in place); a dict keyed
    like the parameters or a tuple or list (dW1, db1, ...). An exception is verdict "error" with
-   its type, message and line in the user's file.
+   its type, message and line in the user's file. It is called a second time on fresh copies:
+   gradients that change are failed as "state" (an accumulator never reset).
 3. The oracle: `jax.grad` of the model's loss (or of the caller's JAX-traceable `loss`) in float64
    at the same, dtype-rounded, values (compiled in a thread while the batch is read). Every entry
    is compared within the tolerance table's "autodiff" bound for `dtype`, plus the rounding that
@@ -180,6 +182,11 @@ class CheckReport:
                 return (
                     f"FAIL as float64: {count} gradients carry float32 rounding ({', '.join(wrong)})"
                     "; right as float32: pass dtype='float32' (--dtype float32)"
+                )
+            if kinds == {"state"}:
+                return (
+                    f"FAIL: {count} gradients change from one call to the next "
+                    f"({', '.join(wrong)}): your function keeps state between calls"
                 )
             if kinds == {"order"}:
                 return f"FAIL: right values, misplaced ({', '.join(wrong)})"
@@ -1001,6 +1008,7 @@ def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> C
     received = _received(grad_fn, problem, report)
     if received is None:
         return report
+    changed = _changed_by_a_second_call(grad_fn, problem, received, report.notes)
     if warm_up is not None:
         warm_up.join()
     oracle = user_loss_oracle(loss, problem, report.notes) if loss else model_oracle(problem)
@@ -1012,7 +1020,49 @@ def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> C
         )
     if problem.dtype == np.float32:
         _taylor_slopes(problem, received, oracle, rng, report)
+    for key, how in changed.items():
+        p = report.parameters[key]
+        detail = (
+            f"a second call with the same input returned {how}: your function keeps state "
+            "between calls (an accumulator such as nabla_w += ... never reset, or a global), and "
+            "in training each step's gradient would carry the earlier steps'"
+        )
+        if p.verdict == "fail":
+            p.diagnosis.detail += f"; also, {detail}"
+        else:
+            p.verdict, p.diagnosis = (
+                "fail",
+                Diagnosis("state", None, f"right at first, but {detail}"),
+            )
     return _conclude(report, problem.model)
+
+
+def _changed_by_a_second_call(grad_fn, problem: Problem, first: dict, notes: list) -> dict:
+    """{key: how} for the gradients that a second call on fresh copies of the same input changes.
+    The first call's arrays are copied first (a function may return the accumulator itself)."""
+    for key, value in first.items():
+        if isinstance(value, np.ndarray):
+            first[key] = value.copy()
+    out, error, _, _ = _call(grad_fn, problem)
+    if error is not None:
+        notes.append(
+            f"a second call with the same input raised (state kept between calls?): {error}"
+        )
+        return {}
+    second, error, _ = as_gradients(out, problem.model.param_shapes())
+    tol = tolerance(problem.dtype, "formulations")
+    changed = {}
+    for key, value in first.items() if error is None else ():
+        a, b = _numeric(value), _numeric(second.get(key))
+        if a is None or b is None or a.shape != b.shape:
+            continue
+        with np.errstate(all="ignore"):
+            if np.allclose(b, a, tol.rtol, tol.atol, equal_nan=True):
+                continue
+            c = float(np.vdot(a, b) / np.vdot(a, a)) if np.any(a) else math.nan
+            scaled = math.isfinite(c) and np.allclose(b, c * a, 1e-6, 1e-12)
+        changed[key] = f"{c:.4g} times the first" if scaled else "other values than the first"
+    return changed
 
 
 def _compile_in_background(model: Model, X, batch_size) -> threading.Thread:
@@ -1578,9 +1628,9 @@ def _right(p: ParameterReport) -> bool:
 
 def _locates(diagnosis: Diagnosis) -> bool:
     """Whether a failure says which layer is wrong: not a missing key, not right values in the
-    wrong order or with float32 rounding."""
+    wrong order, with float32 rounding or changed by a second call."""
     unjudged = diagnosis.detail.startswith(("missing", "not a numeric", "complex"))
-    return diagnosis.kind not in ("order", "precision", "approximate") and not unjudged
+    return diagnosis.kind not in ("order", "precision", "approximate", "state") and not unjudged
 
 
 # --- the cheap check for training ----------------------------------------------------------------

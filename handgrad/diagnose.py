@@ -60,6 +60,7 @@ KINDS = (
     "approximate",
     "known-bug",
     "unexplained",
+    "state",
 )
 
 

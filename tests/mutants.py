@@ -279,9 +279,24 @@ class Mutant:
     @property
     def fn(self):
         base = {"000": _doc000, "001": _doc001, "002": _doc002, "004": _doc004}[self.name[-3:]]
-        fn = partial(base, bug=self.bug)
+        fn = _accumulating(base) if self.bug == "accumulate" else partial(base, bug=self.bug)
         fn.__name__ = self.name
         return fn
+
+
+def _accumulating(base):
+    """Nielsen's network.py style, with the zeroing forgotten: each call adds its gradient to sums
+    kept between calls (a fresh function, with fresh sums, each time `Mutant.fn` is read)."""
+    nabla = {}
+
+    def accumulating(params, X, Y):
+        grads = base(params, X, Y)
+        named = grads if isinstance(grads, dict) else dict(enumerate(grads))
+        for key, g in named.items():
+            nabla[key] = nabla.get(key, 0) + g
+        return nabla if isinstance(grads, dict) else tuple(nabla.values())
+
+    return accumulating
 
 
 _RELU, _ELU = "relu-softmax-column", "elu-softmax-column"
@@ -490,6 +505,7 @@ MUTANTS = [
         first_wrong_layer=1,
     ),
     Mutant("double_004", _ELU, "double", {"*": "scale"}, "2"),
+    Mutant("accumulate_004", _ELU, "accumulate", {"*": "state"}, hint="2 times the first"),
     Mutant("minus_m_004", _ELU, "minus-m", {"*": "scale"}, "-m"),
     Mutant(
         "activation_not_derivative_004",
