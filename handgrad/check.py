@@ -353,6 +353,7 @@ def make_problem(
     params = {k: np.array(params[k], dtype=dtype) for k in order}  # W1, b1, W2, ... in order
     if (X is None) != (Y is None):
         raise ValueError("pass both X and Y, or neither")
+    X_given = X is not None
     if X is None:
         X, Y, source = _batch(model, int(batch_size), rng, data_dir, notes)
     else:
@@ -382,6 +383,20 @@ def make_problem(
             "them cannot show at these parameters"
         )
     m = X.shape[1 if model.layout == "column" else 0]
+    if m == 1:
+        notes.append(
+            "one example: slips in the sums over examples (the 1/m, db not summed over the batch, "
+            "a loop over examples that keeps only the last) cannot show; check with a batch of 2 "
+            "or more too"
+        )
+    blank = np.flatnonzero(~np.asarray(X.T if model.layout == "column" else X).any(axis=0))
+    if X_given and blank.size:
+        named = ", ".join(map(str, blank[:6])) + (", ..." if blank.size > 6 else "")
+        notes.append(
+            f"{_count(blank, 'input')} ({named}) {'is' if blank.size == 1 else 'are'} 0 in every "
+            "example of your batch, where dW1 is 0 whatever the formula: a loop that skips "
+            "them would pass (the checker's own batch lights such pixels)"
+        )
     sizes = "-".join(map(str, model.sizes))
     elu = f" (alpha = {model.alpha:g})" if model.hidden == "elu" else ""
     description = f"{model.name}{elu} {sizes}, {dtype.name}, {source} (m = {m})"

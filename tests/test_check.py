@@ -818,6 +818,24 @@ def test_a_missing_relu_mask_still_fails_with_one_example(sizes):
         assert any("stay 0, so that a missing ReLU mask still shows" in n for n in report.notes)
 
 
+def test_what_a_batch_cannot_show_is_said():
+    """A false-pass hunt's findings: a missing 1/m passes at m = 1 (as it must), and blank inputs
+    of the caller's own batch hide a loop that skips them; each now gets a note."""
+    model = parse_model("sigmoid-mse-row", (5, 3, 2))
+    right = partial(gradients, model)
+    one = check_gradients(lambda p, X, Y: right(p, X, Y), model, batch_size=1)
+    assert any(n.startswith("one example: slips in the sums") for n in one.notes), one.notes
+    two = check_gradients(lambda p, X, Y: right(p, X, Y), model, batch_size=2)
+    assert not any(n.startswith("one example") for n in two.notes), two.notes
+    X = np.random.default_rng(0).uniform(0, 1, (4, 5))
+    X[:, [0, 3]] = 0.0
+    Y = np.eye(2)[[0, 1, 1, 0]]
+    report = check_gradients(lambda p, X, Y: right(p, X, Y), model, X=X, Y=Y)
+    assert any(n.startswith("2 inputs (0, 3) are 0 in every example") for n in report.notes), (
+        report.notes
+    )
+
+
 def test_dead_units_of_given_parameters_are_named_not_changed():
     """The caller's own parameters are theirs: a unit 0 for every example is named in a note."""
     model = parse_model("relu-softmax-row", (4, 3, 2))

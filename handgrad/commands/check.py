@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--directions",
         default="3",
-        help="random directions along which finite differences check the oracle (default 3)",
+        help="random directions along which finite differences check the oracle (default 3); with "
+        "a --loss that JAX cannot trace they are most of the evidence: keep them",
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when inconclusive too (not only when wrong)"
