@@ -379,8 +379,9 @@ def make_problem(
     elif left:
         notes.append(
             f"{', '.join(left[:4])}{', ...' if len(left) > 4 else ''}: 0 (ReLU) for every example "
-            "of your batch, where their gradients are 0 whatever the formula: a slip confined to "
-            "them cannot show at these parameters"
+            f"of your batch, where {'its' if len(left) == 1 else 'their'} gradients are 0 "
+            "whatever the formula: a slip confined to "
+            f"{'it' if len(left) == 1 else 'them'} cannot show at these parameters"
         )
     m = X.shape[1 if model.layout == "column" else 0]
     if m == 1:
@@ -1184,6 +1185,9 @@ def _judge_by_autodiff(
             "different ReLU'(0) would change are judged with that slack"
         )
     rounding = rounding_slack(model, problem.p64, problem.X64, problem.Y64, problem.dtype)
+    zero = [k for k, a in truth.items() if not np.any(a)]
+    if zero:
+        notes.append(_zero_truth_note(problem, zero))
     with np.errstate(all="ignore"):
         errors = {k: np.abs(v - truth[k]) for k, v in g.items()}
     entries = None
@@ -1272,6 +1276,17 @@ PRECISION16 = (
     "right within float16 rounding; every entry is a float16 number: float16 arithmetic keeps "
     "about 3 significant digits, too few for a gradient; compute in float32 or float64"
 )
+
+
+def _zero_truth_note(problem: Problem, zero: list[str]) -> str:
+    """Why nothing can be learned about gradients that are 0 at these parameters."""
+    blocked = [k for k in problem.p64 if k[0] == "W" and not np.any(problem.p64[k])]
+    why = f" ({', '.join(blocked)} = 0 passes no signal to the layers below)" if blocked else ""
+    return (
+        f"the right d{', d'.join(zero)} {'is' if len(zero) == 1 else 'are'} 0 in every entry at "
+        f"these parameters{why}: any formula that gives 0 passes there; check at other "
+        "parameters (the default ones) too"
+    )
 
 
 def _float32_returned(problem: Problem, received: Mapping, truth: Mapping) -> set[str]:

@@ -836,6 +836,19 @@ def test_what_a_batch_cannot_show_is_said():
     )
 
 
+def test_gradients_that_are_0_at_the_callers_parameters_are_said_to_prove_nothing():
+    """With W2 = 0 (a zero initialisation) the right dW1, db1 are 0, and a dZ1 without its mask
+    passed as "right" (a false-pass hunt's finding): a note now says nothing was learned."""
+    model = parse_model("relu-softmax-column", (6, 4, 3))
+    params = init_params(model, np.random.default_rng(0))
+    params["W2"] = np.zeros_like(params["W2"])
+    report = check_gradients(partial(gradients, model), model, params=params)
+    note = "the right dW1, db1 are 0 in every entry at these parameters (W2 = 0 passes no signal"
+    assert any(n.startswith(note) for n in report.notes), report.notes
+    default = check_gradients(partial(gradients, model), model)
+    assert not any("0 in every entry" in n for n in default.notes), default.notes
+
+
 def test_dead_units_of_given_parameters_are_named_not_changed():
     """The caller's own parameters are theirs: a unit 0 for every example is named in a note."""
     model = parse_model("relu-softmax-row", (4, 3, 2))
