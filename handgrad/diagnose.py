@@ -748,6 +748,9 @@ def _label_bugs(model: Model, A: np.ndarray, Y: np.ndarray) -> list:
     return [(said, {"delta": (A - y[:, None]) / m})] if n == m else []
 
 
+ELU_ALPHAS = (0.01, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, 2.0)  # alphas a student may have used instead
+
+
 def variant_gradients(
     model: Model, params: Params, X: np.ndarray, Y: np.ndarray
 ) -> list[tuple[str, Params]]:
@@ -766,6 +769,13 @@ def variant_gradients(
             # is 1): never named, even where the oracle disagrees with the right gradient
             grads = {k: v for k, v in grads.items() if not np.array_equal(v, right[k])}
             if grads:
+                out.append((hint, transpose_params(grads) if model.layout == "row" else grads))
+        for alpha in ELU_ALPHAS if model.hidden == "elu" else ():  # 004 gives no alpha
+            if alpha != model.alpha:
+                other = Model("elu", col.output, "column", col.sizes, alpha)
+                grads = _backprop(other, params, column_major.forward(other, params, X), Y)
+                hint = f"alpha = {alpha:g} in ELU, not {model.alpha:g}: right for that alpha "
+                hint += f"(--alpha {alpha:g})"
                 out.append((hint, transpose_params(grads) if model.layout == "row" else grads))
     return out
 

@@ -849,6 +849,18 @@ def test_gradients_that_are_0_at_the_callers_parameters_are_said_to_prove_nothin
     assert not any("0 in every entry" in n for n in default.notes), default.notes
 
 
+def test_a_right_elu_gradient_for_another_alpha_is_told_to_pass_that_alpha():
+    """Document 004 gives no alpha: a right gradient for alpha = 0.5 checked at the default 1 was
+    'unexplained ... look at dZ2' (a false-pass hunt's finding)."""
+    model = parse_model("elu-softmax-column", (6, 5, 3))
+    half = parse_model("elu-softmax-column", (6, 5, 3), alpha=0.5)
+    report = check_gradients(partial(gradients, half), model)
+    for p in report.parameters.values():
+        assert "alpha = 0.5 in ELU, not 1: right for that alpha (--alpha 0.5)" in p.diagnosis.detail
+        assert "first wrong layer" not in p.diagnosis.detail, p.diagnosis.detail
+    assert check_gradients(partial(gradients, half), half).verdict == "pass"
+
+
 def test_dead_units_of_given_parameters_are_named_not_changed():
     """The caller's own parameters are theirs: a unit 0 for every example is named in a note."""
     model = parse_model("relu-softmax-row", (4, 3, 2))
