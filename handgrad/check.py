@@ -1159,6 +1159,25 @@ def _sample(shape: tuple, rng: np.random.Generator, priority: list[tuple]) -> li
     return list(dict.fromkeys(priority + entries))
 
 
+def _zero_lines(g: np.ndarray) -> list[tuple[int, ...]]:
+    """An entry of the first and of the last row (column) that is 0 throughout: where a loop's
+    range missed an input or a unit, which a few random entries would rarely meet. Along the
+    line, the entry where the other lines are largest (a unit active, an input lit)."""
+    out = []
+    for axis in range(g.ndim):
+        others = tuple(a for a in range(g.ndim) if a != axis)
+        zero = np.flatnonzero(~np.any(g, axis=others))
+        across = [_heaviest(g, a) for a in range(g.ndim)]
+        for line in dict.fromkeys(zero[[0, -1]].tolist() if zero.size else []):
+            out.append(tuple(line if a == axis else across[a] for a in range(g.ndim)))
+    return out
+
+
+def _heaviest(g: np.ndarray, axis: int) -> int:
+    """The position along `axis` whose slice of g is largest in absolute sum."""
+    return int(np.argmax(np.abs(g).sum(axis=tuple(a for a in range(g.ndim) if a != axis))))
+
+
 def _argmax(x: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(int(np.argmax(x)), x.shape))
 
@@ -1479,7 +1498,8 @@ def _judge_by_differences(
     if not exhaustive:
         entries = {}
         for key, shape in shapes.items():
-            priority = [_argmax(np.abs(g[key]))] if key in g and np.isfinite(g[key]).all() else []
+            finite = key in g and np.isfinite(g[key]).all()
+            priority = [_argmax(np.abs(g[key])), *_zero_lines(g[key])] if finite else []
             entries[key] = _sample(shape, rng, priority)
     fd = reference.central_differences(oracle.differenced, problem.p64, h=h, entries=entries)
     f0 = abs(oracle.f(problem.p64))

@@ -481,6 +481,25 @@ def test_a_loss_that_is_not_traceable_falls_back_to_finite_differences(precision
     assert {p.diagnosis.kind for p in report.parameters.values()} == {"sign"}
 
 
+def test_an_input_a_loop_missed_is_sampled_when_only_finite_differences_judge():
+    """With a loss JAX cannot trace and --directions 0, a few entries per tensor are all the
+    evidence: `for k in range(783)` passed in 8 of 8 seeds (a false-pass hunt's finding)."""
+    model = parse_model("relu-softmax-column", (784, 10, 10))
+
+    def numpy_loss(params, X, Y):
+        return float(model_loss(model, X, Y)({k: np.asarray(v) for k, v in params.items()}))
+
+    def last_pixel_missed(params, X, Y):
+        dW1, db1, dW2, db2 = mutants.doc002(params, X, Y)
+        dW1[:, 783] = 0.0
+        return dW1, db1, dW2, db2
+
+    for seed in range(3):
+        report = check_gradients(last_pixel_missed, model, loss=numpy_loss, directions=0, seed=seed)
+        assert report.parameters["W1"].verdict == "fail", str(report)
+        assert report.parameters["W1"].worst_index[1] == 783, str(report)
+
+
 def test_when_the_oracles_disagree_the_oracle_is_suspect_not_the_user():
     model = parse_model("relu-softmax-column", (6, 5, 3))
     plain = _jax_loss_of(model)
