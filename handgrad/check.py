@@ -322,10 +322,17 @@ def _sums_to_one(model: Model, Y: np.ndarray, notes: list[str]) -> np.ndarray:
     return Y / sums
 
 
+def default_batch_size(model: Model) -> int:
+    """16 examples, unless a layer is 16 wide: then the first of 12, 20, 15, 17 that no layer is.
+    Where m equals a width (document 001's 784-16-16-10 at m = 16), `range(m)` over the units or
+    m = W1.shape[0] give the right numbers."""
+    return next((m for m in (16, 12, 20, 15, 17) if m not in model.sizes), 16)
+
+
 def make_problem(
     model: Model,
     rng: np.random.Generator,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     dtype=np.float64,
     params: Mapping | None = None,
     X: np.ndarray | None = None,
@@ -334,6 +341,7 @@ def make_problem(
 ) -> Problem:
     """Parameters and a batch for `model` (the given ones, or drawn from rng), validated."""
     dtype = resolve_dtype(dtype)
+    batch_size = default_batch_size(model) if batch_size is None else batch_size
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, int | np.integer)
@@ -390,6 +398,13 @@ def make_problem(
             "a loop over examples that keeps only the last) cannot show; check with a batch of 2 "
             "or more too"
         )
+    widths = [f"n_{l} = {n}" for l, n in enumerate(model.sizes) if n == m > 1]
+    if widths:
+        notes.append(
+            f"the batch size m = {m} is also a layer's width ({', '.join(widths)}): a slip that "
+            "uses one for the other (range(m) over the units, m = W1.shape[0] or len(Y)) gives "
+            "the right numbers here; check with another batch size too"
+        )
     blank = np.flatnonzero(~np.asarray(X.T if model.layout == "column" else X).any(axis=0))
     if X_given and blank.size:
         named = ", ".join(map(str, blank[:6])) + (", ..." if blank.size > 6 else "")
@@ -420,6 +435,8 @@ def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list
     n0, nL = model.sizes[0], model.sizes[-1]
     images = _mnist(data_dir, notes) if n0 == 784 else None
     if images is not None:
+        if m > len(images.labels):
+            raise ValueError(f"batch size {m} is more than the {len(images.labels)} MNIST images")
         rows = rng.permutation(len(images.labels))[:m]
         X = np.asarray(images.images[rows], np.float64) / 255.0
         labels = images.labels[rows] if nL == 10 else rng.integers(0, nL, m)
@@ -968,7 +985,7 @@ def check_gradients(
     params: Mapping | None = None,
     X: np.ndarray | None = None,
     Y: np.ndarray | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     seed: int = 0,
     dtype="float64",
     loss: Callable | None = None,
@@ -983,6 +1000,8 @@ def check_gradients(
     model, sizes: a `Model`, or a name ("relu-softmax-column") with sizes ((784, 10, 10)).
     params, X, Y: your own values in the model's layout; by default parameters drawn from `seed`
         and batch_size MNIST training images (random inputs where MNIST is not on disk).
+    batch_size: by default 16, or the first of 12, 20, 15, 17 that is no layer's width (a slip
+        that uses m for a width, or a width for m, cannot show where the two are equal).
     dtype: "float64", or "float32" to judge float32 gradients with float32 tolerances.
     loss: the scalar loss(params, X, Y) grad_fn differentiates, when it is not the model's own
         (a penalty, fixed dropout masks); JAX-traceable, or judged by finite differences alone.
@@ -1007,6 +1026,7 @@ def check_gradients(
     if not isinstance(full, bool | np.bool_):
         raise ValueError(f"full must be True or False, got {full!r}")
     rng = np.random.default_rng(seed)
+    batch_size = default_batch_size(model) if batch_size is None else batch_size
     warm_up = None if loss else _compile_in_background(model, X, batch_size)
     try:
         problem = make_problem(model, rng, batch_size, dtype, params, X, Y, data_dir)
@@ -1038,11 +1058,15 @@ def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> C
         _taylor_slopes(problem, received, oracle, rng, report)
     for key, how in changed.items():
         p = report.parameters[key]
-        detail = (
-            f"a second call with the same input returned {how}: your function keeps state "
-            "between calls (an accumulator such as nabla_w += ... never reset, or a global), and "
-            "in training each step's gradient would carry the earlier steps'"
+        cause = (
+            "your function keeps state between calls (an accumulator such as nabla_w += ... "
+            "never reset, or a global), and in training each step's gradient would carry the "
+            "earlier steps'"
+            if "times the first" in how
+            else "your function draws random numbers (dropout or noise left on: a gradient "
+            "function must be deterministic) or keeps state between calls (a global)"
         )
+        detail = f"a second call with the same input returned {how}: {cause}"
         if p.verdict == "fail":
             p.diagnosis.detail += f"; also, {detail}"
         else:

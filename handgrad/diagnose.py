@@ -300,8 +300,9 @@ def _scale_hint(label: str | None, output: str, batch_axis: int = 1) -> str:
         "m": ": a 1/m missing? (the loss is a mean over the batch)",
         "-m": ": a 1/m missing and the sign flipped?",
         "1/m": ": divided by m twice? (the 1/m belongs in dZ or in dW and db, once)",
-        "1/n_L": ": a mean over the outputs too (sum over the classes, mean over the batch)? Or a "
-        "learning rate of 1/n_L multiplied in (alpha * dW returned)?",
+        "1/n_L": f": m = Y.size with a one-hot Y (that is n_L m; m is X.shape[{batch_axis}])? A "
+        "mean over the outputs too (sum over the classes, mean over the batch)? Or a learning "
+        "rate of 1/n_L multiplied in (alpha * dW returned)?",
         "m/n_0": f": {wrong_axis}?",
         "m/n_L": f": {wrong_axis}?",
     }
@@ -437,6 +438,9 @@ def diagnose_values(
         hint = _scale_hint(label, output, batch_axis)
         if label is None and abs(fitted - 1) < 1e-3:
             hint = ": within 0.1% of the right one: float16 arithmetic, or an approximation?"
+        elif label is None and _learning_rate_like(fitted, precision):
+            step = f"{'-' if fitted < 0 else ''}alpha * dW"
+            hint = f": a learning rate multiplied in? Return the gradient dW, not the step {step}"
         return Diagnosis("scale", fitted, detail + hint, label)
     if g.ndim == 2 and g.shape[0] == g.shape[1] and g.size > 1:
         if not _close(a.T, a, tol) and _close(g, a.T, tol):
@@ -445,6 +449,14 @@ def diagnose_values(
     if decay is not None:
         return decay
     return _explain(key, g, a, tol, truth, variants, batch_axis)
+
+
+def _learning_rate_like(c: float, precision: float) -> bool:
+    """Whether |c| < 1 is a round number such as 0.1, 0.05, 0.001 or 0.25: a learning rate."""
+    if not 0 < abs(c) < 1:
+        return False
+    scale = 10.0 ** math.floor(math.log10(abs(c)))
+    return any(abs(abs(c) - k * scale) <= 2 * precision * abs(c) for k in (1, 2, 2.5, 3, 5))
 
 
 def _sizes_named(label: str, m: int, sizes: tuple[int, ...]) -> str:

@@ -337,7 +337,7 @@ MUTANTS = [
         _ROW,
         "mean-over-outputs",
         {"*": "scale"},
-        hint="(factor 1/n_L, n_L = 10): a mean over the outputs too",
+        hint="(factor 1/n_L, n_L = 10): m = Y.size with a one-hot Y",
     ),
     Mutant("raises_000", _ROW, "raises", {}),
     # document 001, column layout, 784-16-16-10

@@ -868,6 +868,60 @@ def test_gradients_that_are_0_at_the_callers_parameters_are_said_to_prove_nothin
     assert not any("0 in every entry" in n for n in default.notes), default.notes
 
 
+def test_a_gradient_that_draws_random_numbers_is_told_so_not_blamed_on_an_accumulator():
+    """Dropout left on in the gradient function was 'an accumulator such as nabla_w += ...'."""
+    draws = np.random.default_rng(0)
+
+    def dropout_left_on(params, X, Y):
+        grads = gradients(SMALL, params, X, Y)
+        return {**grads, "W1": grads["W1"] * (draws.random(grads["W1"].shape) < 0.8) / 0.8}
+
+    detail = check_gradients(dropout_left_on, SMALL).parameters["W1"].diagnosis.detail
+    assert "draws random numbers (dropout or noise left on" in detail, detail
+    assert "nabla_w" not in detail, detail
+
+
+@pytest.mark.parametrize("lr", [-0.1, 0.01, -0.05])
+def test_a_step_returned_for_the_gradient_is_named_a_learning_rate(lr):
+    def step(params, X, Y):
+        return {k: lr * g for k, g in gradients(SMALL, params, X, Y).items()}
+
+    for p in check_gradients(step, SMALL).parameters.values():
+        assert p.diagnosis.kind == "scale", p.diagnosis
+        assert "a learning rate multiplied in? Return the gradient dW" in p.diagnosis.detail
+    odd = check_gradients(lambda *a: {k: 0.37 * g for k, g in step(*a).items()}, SMALL)
+    assert "learning rate" not in odd.parameters["W1"].diagnosis.detail
+
+
+def test_m_from_the_size_of_a_one_hot_y_is_suggested():
+    """Document 002's m = Y.size counts labels; with a one-hot Y it is n_L m."""
+    model = parse_model("relu-softmax-column", (6, 5, 10))
+
+    def m_from_y_size(params, X, Y):
+        return {k: g / 10 for k, g in gradients(model, params, X, Y).items()}
+
+    detail = check_gradients(m_from_y_size, model).parameters["W2"].diagnosis.detail
+    assert "m = Y.size with a one-hot Y (that is n_L m; m is X.shape[1])" in detail, detail
+
+
+def test_the_default_batch_size_is_no_layers_width():
+    """Document 001's 784-16-16-10 at m = 16: `m = W1.shape[0]` (or range(m) over the units)
+    gave the right numbers and passed (a false-pass hunt's finding); a chosen m says so."""
+    model = parse_model("sigmoid-mse-column", (6, 16, 16, 3))
+
+    def m_from_W1(params, X, Y):  # divides by n_1 where the loss divides by m
+        m, n1 = X.shape[1], params["W1"].shape[0]
+        return {k: g * m / n1 for k, g in gradients(model, params, X, Y).items()}
+
+    assert check.default_batch_size(model) == 12
+    assert check.default_batch_size(parse_model("sigmoid-mse-column", (6, 12, 16, 3))) == 20
+    assert check_gradients(m_from_W1, model).verdict == "fail"
+    chosen = check_gradients(m_from_W1, model, batch_size=16)
+    assert chosen.verdict == "pass"  # what the note is for
+    assert any("m = 16 is also a layer's width (n_1 = 16, n_2 = 16)" in n for n in chosen.notes)
+    assert not any("layer's width" in n for n in check_gradients(m_from_W1, model).notes)
+
+
 def test_a_right_elu_gradient_for_another_alpha_is_told_to_pass_that_alpha():
     """Document 004 gives no alpha: a right gradient for alpha = 0.5 checked at the default 1 was
     'unexplained ... look at dZ2' (a false-pass hunt's finding)."""
@@ -1500,6 +1554,8 @@ def test_bad_arguments_to_check_gradients_are_named(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="full must be True or False, got 'yes'"):
         check_gradients(mutants.doc002, SMALL, full="yes")
     mnist = parse_model("relu-softmax-column", (784, 3, 2))
+    with pytest.raises(ValueError, match="batch size 60001 is more than the 60000 MNIST images"):
+        check_gradients(mutants.doc002, mnist, batch_size=60_001)  # it took 60000, said 60001
     monkeypatch.setenv("HANDGRAD_DATA_DIR", str(tmp_path / "typo"))
     with pytest.raises(ValueError, match=r"directory .*typo \(from HANDGRAD_DATA_DIR\) does not"):
         check_gradients(mutants.doc002, mnist)
