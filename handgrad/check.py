@@ -1056,6 +1056,8 @@ def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> C
         )
     if problem.dtype == np.float32:
         _taylor_slopes(problem, received, oracle, rng, report)
+    if loss is None and not changed and problem.model.output == "softmax":
+        _confident_outputs(grad_fn, problem, rng, report)
     for key, how in changed.items():
         p = report.parameters[key]
         cause = (
@@ -1075,6 +1077,61 @@ def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> C
                 Diagnosis("state", None, f"right at first, but {detail}"),
             )
     return _conclude(report, problem.model)
+
+
+CONFIDENT = 750.0  # the largest logit of the confident-outputs probe: exp overflows above 709.8
+
+
+def _confident_outputs(grad_fn, problem: Problem, rng, report: CheckReport) -> None:
+    """Judge grad_fn again with the output layer scaled until the largest logit is CONFIDENT
+    (the largest in absolute value where none is positive).
+
+    The check's own logits are small (|Z^L| of a few units), where a softmax that does not
+    subtract the max, or A clipped to [eps, 1 - eps] before A - Y, gives the right numbers.
+    A gradient right there and wrong here fails; inf or NaN here (an overflow) is a note.
+    """
+    model, L = problem.model, problem.model.depth
+    layout = column_major if model.layout == "column" else row_major
+    with np.errstate(all="ignore"):
+        ZL = layout.forward(model, problem.p64, problem.X64)[f"Z{L}"]
+    biggest = float(np.max(ZL)) if np.max(ZL) >= 1e-3 else float(np.max(np.abs(ZL)))
+    if not 1e-3 <= biggest < CONFIDENT or not any(
+        p.verdict == "pass" for p in report.parameters.values()
+    ):
+        return  # (degenerate parameters, or nothing a probe could fail)
+    k = CONFIDENT / biggest
+    p64 = {n: v * k if n in (f"W{L}", f"b{L}") else v for n, v in problem.p64.items()}
+    probe = Problem(**{**problem.__dict__, "p64": p64, "notes": []})
+    probe.params = {n: np.asarray(v, problem.dtype) for n, v in p64.items()}
+    out, error, _, _ = _call(grad_fn, probe)
+    received, error, _ = (None, error, None) if error else as_gradients(out, model.param_shapes())
+    if error is not None:
+        return
+    numeric = {n: _numeric(g) for n, g in received.items()}
+    bad = [n for n, a in numeric.items() if a is not None and not np.isfinite(a).all()]
+    if bad:
+        report.notes.append(
+            f"where the outputs are confident (logits up to {CONFIDENT:g}; exp overflows above "
+            f"709.8, 88.7 in float32) your d{', d'.join(bad)} {'is' if len(bad) == 1 else 'are'} "
+            "inf or NaN: a softmax that does not subtract each example's largest logit first?"
+        )
+        return
+    with np.errstate(all="ignore"):
+        oracle = model_oracle(probe)
+        reports = _judge_by_autodiff(probe, received, oracle, rng, False, 0, [], True)
+    for key, p in report.parameters.items():
+        q = reports.get(key)
+        if p.verdict == "pass" and q is not None and q.verdict == "fail":
+            p.verdict, p.worst_index, p.worst_entry = "fail", q.worst_index, q.worst_entry
+            p.max_abs_error, p.max_rel_error = q.max_abs_error, q.max_rel_error
+            p.diagnosis = Diagnosis(
+                q.diagnosis.kind,
+                q.diagnosis.factor,
+                "right at the check's parameters, wrong where the outputs are confident (the "
+                f"output layer scaled until a logit is {CONFIDENT:g}): A clipped to [eps, 1 - eps], "
+                f"or an eps added, before A - Y? (there: {q.diagnosis.detail})",
+                q.diagnosis.label,
+            )
 
 
 def _changed_by_a_second_call(grad_fn, problem: Problem, first: dict, notes: list) -> dict:

@@ -922,6 +922,51 @@ def test_the_default_batch_size_is_no_layers_width():
     assert not any("layer's width" in n for n in check_gradients(m_from_W1, model).notes)
 
 
+def _relu_softmax(delta, naive_softmax=False):
+    """A 2-layer ReLU + softmax gradient (column layout: X is n x m) with the given output
+    delta(A, Y), and optionally document 002's softmax, exp(Z) / sum exp(Z)."""
+
+    def fn(params, X, Y):
+        W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+        Z1 = W1 @ X + b1
+        A1 = np.maximum(Z1, 0)
+        Z2 = W2 @ A1 + b2
+        with np.errstate(all="ignore"):
+            E = np.exp(Z2 if naive_softmax else Z2 - Z2.max(axis=0))
+            dZ2 = delta(E / E.sum(axis=0), Y) / X.shape[1]
+            dZ1 = (W2.T @ dZ2) * (Z1 > 0)
+        return {
+            "W1": dZ1 @ X.T,
+            "b1": dZ1.sum(1, keepdims=True),
+            "W2": dZ2 @ A1.T,
+            "b2": dZ2.sum(1, keepdims=True),
+        }
+
+    return fn
+
+
+def test_slips_that_show_only_at_confident_outputs_are_probed():
+    """The check's logits are a few units: A clipped to [eps, 1 - eps] before A - Y passed 8 of
+    10 MNIST seeds at eps = 1e-3 (here, with 3 classes, eps = 1e-6 passed every seed), and
+    document 002's softmax without the max passed every check while it returns NaN above a logit
+    of 709.8 (a false-pass hunt's findings)."""
+    model = parse_model("relu-softmax-column", (6, 5, 3))
+    clipped = _relu_softmax(lambda A, Y: np.clip(A, 1e-6, 1 - 1e-6) - Y)
+    naive = _relu_softmax(lambda A, Y: A - Y, naive_softmax=True)
+    right = _relu_softmax(lambda A, Y: A - Y)
+    for seed in range(3):
+        report = check_gradients(clipped, model, seed=seed)
+        assert report.verdict == "fail", str(report)
+        assert "wrong where the outputs are confident" in report.parameters["W2"].diagnosis.detail
+        for fn in (naive, right):
+            report = check_gradients(fn, model, seed=seed)
+            assert report.verdict == "pass", str(report)
+            overflow = any(
+                "inf or NaN: a softmax that does not subtract" in n for n in report.notes
+            )
+            assert overflow == (fn is naive), report.notes
+
+
 def test_a_right_elu_gradient_for_another_alpha_is_told_to_pass_that_alpha():
     """Document 004 gives no alpha: a right gradient for alpha = 0.5 checked at the default 1 was
     'unexplained ... look at dZ2' (a false-pass hunt's finding)."""
