@@ -55,6 +55,7 @@ from handgrad import column_major, data, row_major
 from handgrad.diagnose import (
     RIGHT,
     Diagnosis,
+    consistent_first,
     diagnose_non_finite,
     diagnose_order,
     diagnose_shape,
@@ -1332,6 +1333,7 @@ def _judge_by_autodiff(
             else:
                 if variants is None:
                     variants = _variants(problem) if with_model_loss else []
+                    variants = consistent_first(variants, g, judged)
                 report.diagnosis = _diagnose(
                     problem,
                     key,
@@ -1761,7 +1763,10 @@ def _locates(diagnosis: Diagnosis) -> bool:
     """Whether a failure says which layer is wrong: not a missing key, not right values in the
     wrong order, with float32 rounding or changed by a second call."""
     unjudged = diagnosis.detail.startswith(("missing", "not a numeric", "complex"))
-    unjudged |= "right for that alpha (--alpha" in diagnosis.detail  # no layer is wrong
+    unjudged |= any(  # no layer is wrong: every gradient is, in the same way
+        said in diagnosis.detail
+        for said in ("right for that alpha (--alpha", "(update_params' result)", "clipping inside")
+    )
     return diagnosis.kind not in ("order", "precision", "approximate", "state") and not unjudged
 
 

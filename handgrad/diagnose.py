@@ -448,7 +448,39 @@ def diagnose_values(
     decay = _weight_decay(key, g, a, tol, param)
     if decay is not None:
         return decay
-    return _explain(key, g, a, tol, truth, variants, batch_axis)
+    found = _updated(key, g, a, tol, param) or _clipped(g, a, tol)
+    return found or _explain(key, g, a, tol, truth, variants, batch_axis)
+
+
+def _updated(key, g, a, tol, param) -> Diagnosis | None:
+    """g = W - lr dW: the updated parameter returned for its gradient (update_params' result)."""
+    if param is None or param.shape != g.shape or g.size < 2 or not np.any(param):
+        return None
+    aa = float(np.sum(a * a))
+    lr = -float(np.sum((g - param) * a)) / aa if aa > 0 else 0.0
+    if lr <= 0 or np.max(np.abs(g - (param - lr * a))) > _bound(a, tol):
+        return None
+    return Diagnosis(
+        "known-bug",
+        None,
+        f"it equals {key} - {lr:.4g} d{key}: the updated parameter (update_params' result), not "
+        f"the gradient; return d{key}",
+    )
+
+
+def _clipped(g, a, tol) -> Diagnosis | None:
+    """g = clip(a, -t, t): the right gradient clipped where it is larger than t."""
+    t = float(np.max(np.abs(g)))
+    if g.size < 2 or np.count_nonzero(np.abs(a) > t + _bound(a, tol)) < 2:
+        return None
+    if np.max(np.abs(g - np.clip(a, -t, t))) > _bound(a, tol):
+        return None
+    return Diagnosis(
+        "known-bug",
+        None,
+        f"it equals the right gradient clipped to +-{t:.4g}: gradient clipping inside the "
+        "gradient function? Return the gradient and clip it where the update is made",
+    )
 
 
 def _learning_rate_like(c: float, precision: float) -> bool:
@@ -639,19 +671,23 @@ def _backprop(
     source: Mapping[int, np.ndarray] | None = None,
     delta: np.ndarray | None = None,
     weights: Mapping[int, np.ndarray] | None = None,
+    passes: Mapping[int, np.ndarray | None] | None = None,
 ) -> Params:
     """Column-layout backprop with g'(Z^k) replaced by local[k], A^(l-1) in dW^l by source[l],
-    W^l in dZ^(l-1) = W^lᵀ dZ^l * g'(Z^(l-1)) by weights[l], dZ^L by delta."""
-    local, source, weights = local or {}, source or {}, weights or {}
+    W^l in dZ^(l-1) = W^lᵀ dZ^l * g'(Z^(l-1)) by weights[l], dZ^L by delta, and the dZ^l that
+    layer l passes back (in W^lᵀ dZ^l) by passes[l]: dA^l, g'(Z^l) left out, where it is None."""
+    local, source, weights, passes = local or {}, source or {}, weights or {}, passes or {}
     L, m = model.depth, Y.shape[1]
     dZ = model.loss.delta(cache[f"Z{L}"], Y, 0, m) if delta is None else delta
-    grads = {}
+    grads, dA = {}, None
     for l in range(L, 0, -1):
         grads[f"W{l}"] = dZ @ source.get(l, cache[f"A{l - 1}"]).T
         grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
         if l > 1:
             d = local.get(l - 1, model.activation.f_prime(cache[f"Z{l - 1}"]))
-            dZ = (weights.get(l, params[f"W{l}"]).T @ dZ) * d
+            back = (dA if passes[l] is None else passes[l]) if l in passes else dZ
+            dA = weights.get(l, params[f"W{l}"]).T @ back
+            dZ = dA * d
     return grads
 
 
@@ -663,9 +699,19 @@ def _hidden_bugs(model: Model, params: Params, cache: Mapping[str, np.ndarray]) 
     for k in range(1, L):
         bugs.append((f"the activation derivative g'(Z{k}) left out", {"local": {k: 1.0}}))
         bugs.append((f"g(Z{k}) used where g'(Z{k}) belongs", {"local": {k: g.f(Z[k])}}))
+        if model.hidden == "relu":
+            inverted = {"local": {k: (Z[k] <= 0).astype(float)}}
+            bugs.append((f"ReLU's mask inverted: (Z{k} <= 0) where (Z{k} > 0) belongs", inverted))
         if model.hidden == "elu":
             relu_prime = {"local": {k: (Z[k] > 0).astype(float)}}
             bugs.append((f"ReLU's derivative (Z{k} > 0) used for ELU's", relu_prime))
+            e = np.exp(np.minimum(Z[k], 0))
+            copied = {"local": {k: np.where(Z[k] > 0, Z[k], model.alpha * e)}}
+            bugs.append((f"ELU' copied from ELU: Z{k} where 1 belongs (Z{k} > 0)", copied))
+            bare = {"local": {k: np.where(Z[k] > 0, 1.0, e)}}
+            bugs.append(
+                (f"ELU' without alpha: e^Z{k} where alpha e^Z{k} belongs (Z{k} <= 0)", bare)
+            )
             A = cache[f"A{k}"]
             no_alpha = {"local": {k: np.where(Z[k] > 0, 1.0, A)}}
             bugs.append(
@@ -680,9 +726,18 @@ def _hidden_bugs(model: Model, params: Params, cache: Mapping[str, np.ndarray]) 
         A = cache[f"A{k}"]
         if model.hidden == "sigmoid":
             wrong = (f"sigma'(Z{k}) as Z{k}(1 - Z{k}): the formula A(1 - A) applied to Z", Z[k])
+            typo = f"sigma'(Z{k}) as sigma(Z{k})(1 - Z{k}): Z where sigma(Z) belongs in (1 - ...)"
+            bugs.append((typo, {"local": {k: A * (1 - Z[k])}}))
         else:  # a sigmoid network's derivative kept after switching the hidden activation
             wrong = (f"sigmoid's derivative A{k}(1 - A{k}) kept for {model.hidden}", A)
         bugs.append((wrong[0], {"local": {k: wrong[1] * (1 - wrong[1])}}))
+        if k > 1:  # a per-neuron loop: w_jk dC/da_j added into dC/da_k, without g'(z_j)
+            passed = (
+                f"g'(Z{k}) left out of what layer {k} passes back: W{k}ᵀ dA{k} where W{k}ᵀ dZ{k} "
+                f"belongs (dW{k} has the right dZ{k}; per neuron, multiply dC/da_j by g'(z_j) "
+                "before adding w_jk times it into dC/da_k)"
+            )
+            bugs.append((passed, {"passes": {k: None}}))
         for j in range(1, L + 1):
             if j != k and Z[j].shape == Z[k].shape:
                 d = g.f_prime(Z[j])
@@ -700,6 +755,9 @@ def _hidden_bugs(model: Model, params: Params, cache: Mapping[str, np.ndarray]) 
             if j != l - 1:
                 A = cache[f"A{j}"]
                 bugs.append((f"A{j} used in dW{l} where A{l - 1} belongs", {"source": {l: A}}))
+        if l > 1:  # the pre-activation for the activation
+            said = f"Z{l - 1} used in dW{l} where A{l - 1} = g(Z{l - 1}) belongs"
+            bugs.append((said, {"source": {l: Z[l - 1]}}))
     return bugs
 
 
@@ -708,8 +766,25 @@ def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -
     L, m = model.depth, Y.shape[1]
     A, Z = cache[f"A{L}"], cache[f"Z{L}"]
     if model.output == "mse":
+        passed = (
+            f"sigma'(Z{L}) left out of what the output layer passes back: W{L}ᵀ dA{L} where "
+            f"W{L}ᵀ dZ{L} belongs (dW{L} has the right dZ{L}; per neuron, multiply dC/da_j by "
+            "sigma'(z_j) before adding w_jk times it into dC/da_k)"
+        )
+        every = {l: None for l in range(2, L)}  # the same slip in every layer's loop
+        every_said = (
+            "g'(Z) left out of what every layer passes back: W^lᵀ dA^l where W^lᵀ dZ^l belongs "
+            "(each dW^l has the right dZ^l; per neuron, multiply dC/da_j by g'(z_j) before "
+            "adding w_jk times it into dC/da_k)"
+        )
         return [
             (f"sigma'(Z{L}) left out of dZ{L}", {"delta": (2 / m) * (A - Y)}),
+            (passed, {"passes": {L: (2 / m) * (A - Y)}}),
+            *([(every_said, {"passes": {**every, L: (2 / m) * (A - Y)}})] if every else []),
+            (
+                f"sigma'(Z{L}) as sigma(Z{L})(1 - Z{L}): Z where sigma(Z) belongs in (1 - ...)",
+                {"delta": (2 / m) * (A - Y) * A * (1 - Z)},
+            ),
             (
                 f"sigma'(A{L}) used where sigma'(Z{L}) belongs in dZ{L}",
                 {"delta": (2 / m) * (A - Y) * sigmoid.f_prime(A)},
@@ -790,6 +865,20 @@ def variant_gradients(
                 hint += f"(--alpha {alpha:g})"
                 out.append((hint, transpose_params(grads) if model.layout == "row" else grads))
     return out
+
+
+def consistent_first(variants: list, received: Mapping, tol: Tolerance) -> list:
+    """The known bugs that reproduce every gradient they change first, in their order: where two
+    bugs give the same dW2 (sigma'(Z3) left out of dZ3, or only of what layer 3 passes back),
+    the one that also fits dW3 names it."""
+
+    def fits(grads: Params) -> bool:
+        return all(
+            (g := received.get(k)) is not None and g.shape == v.shape and _close(g, v, tol)
+            for k, v in grads.items()
+        )
+
+    return sorted(variants, key=lambda variant: not fits(variant[1]))
 
 
 def layer_hint(

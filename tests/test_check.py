@@ -967,6 +967,85 @@ def test_slips_that_show_only_at_confident_outputs_are_probed():
             assert overflow == (fn is naive), report.notes
 
 
+def _column_backprop(model, slip):
+    """Column-layout backprop written out, with one named slip (an explanation review's)."""
+    g = model.activation
+
+    def fn(params, X, Y):
+        L, m = model.depth, X.shape[1]
+        A, Z = {0: X}, {}
+        for l in range(1, L + 1):
+            Z[l] = params[f"W{l}"] @ A[l - 1] + params[f"b{l}"]
+            A[l] = model.loss.activate(Z[l], 0) if l == L else g(Z[l])
+        dZ = model.loss.delta(Z[L], Y, 0, m)
+        back = (2 / m) * (A[L] - Y) if slip == "loop passes dA" else dZ
+        grads = {}
+        for l in range(L, 0, -1):
+            source = Z[l - 1] if slip == "Z in dW" and l == L else A[l - 1]
+            grads[f"W{l}"], grads[f"b{l}"] = dZ @ source.T, dZ.sum(axis=1, keepdims=True)
+            if l > 1:
+                k, z = l - 1, Z[l - 1]
+                d = {
+                    "inverted mask": z <= 0,
+                    "ELU' copied": np.where(z > 0, z, model.alpha * np.exp(np.minimum(z, 0))),
+                    "ELU' without alpha": np.where(z > 0, 1.0, np.exp(np.minimum(z, 0))),
+                    "sigma typo": A[k] * (1 - z),
+                }.get(slip, g.f_prime(z))
+                dA = params[f"W{l}"].T @ back
+                dZ = dA * d
+                back = dA if slip == "loop passes dA" else dZ
+        if slip == "updated":
+            return {k: params[k] - 0.1 * v for k, v in grads.items()}
+        if slip == "clipped":
+            t = {k: np.sort(abs(v), axis=None)[-3] for k, v in grads.items()}  # 2 entries above
+            return {k: np.clip(v, -t[k], t[k]) for k, v in grads.items()}
+        return grads
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "name, sizes, alpha, slip, said, wrong",
+    [
+        ("relu-softmax", (6, 5, 3), None, "inverted mask", "ReLU's mask inverted", "W1 b1"),
+        ("elu-softmax", (6, 5, 3), None, "ELU' copied", "ELU' copied from ELU: Z1", "W1 b1"),
+        ("elu-softmax", (6, 5, 3), 0.5, "ELU' without alpha", "e^Z1 where alpha e^Z1", "W1 b1"),
+        ("relu-softmax", (6, 5, 3), None, "Z in dW", "Z1 used in dW2 where A1 = g(Z1)", "W2"),
+        ("sigmoid-mse", (6, 5, 3), None, "sigma typo", "sigma'(Z1) as sigma(Z1)(1 - Z1)", "W1 b1"),
+        (
+            "sigmoid-mse",
+            (6, 5, 4, 3),
+            None,
+            "loop passes dA",
+            "what every layer passes",
+            "W1 b1 W2 b2",
+        ),
+        ("relu-softmax", (6, 5, 3), None, "updated", "(update_params' result)", "W1 b1 W2 b2"),
+        (
+            "relu-softmax",
+            (6, 5, 3),
+            None,
+            "clipped",
+            "the right gradient clipped to +-",
+            "W1 b1 W2 b2",
+        ),
+    ],
+)
+def test_slips_an_explanation_review_found_unexplained_are_named(
+    name, sizes, alpha, slip, said, wrong
+):
+    model = parse_model(f"{name}-column", sizes, **({"alpha": alpha} if alpha else {}))
+    report = check_gradients(_column_backprop(model, slip), model)
+    for key, p in report.parameters.items():
+        if key in wrong.split():
+            assert p.diagnosis.kind == "known-bug" and said in p.diagnosis.detail, str(report)
+        else:
+            assert p.verdict == "pass", str(report)
+    if slip in ("updated", "clipped"):  # every gradient, alike: no layer to look at
+        assert report.first_wrong_layer is None, str(report)
+    assert check_gradients(_column_backprop(model, None), model).verdict == "pass"
+
+
 def test_a_right_elu_gradient_for_another_alpha_is_told_to_pass_that_alpha():
     """Document 004 gives no alpha: a right gradient for alpha = 0.5 checked at the default 1 was
     'unexplained ... look at dZ2' (a false-pass hunt's finding)."""
