@@ -318,7 +318,8 @@ def _scale_hint(label: str | None, output: str, batch_axis: int = 1) -> str:
             "2": ": an extra 2 (MSE's 2(a - y) where cross-entropy's delta is A - Y?)",
             "1/2": ": a 1/(2m) where 1/m belongs, or a (1/2) that cross-entropy does not have?",
         }
-    return hints.get(label.split(" = ")[0], "")
+    said = [hints[part][2:] for part in label.split(" = ") if part in hints]
+    return ": " + " Or ".join(said) if said else ""  # 2 = m/n_L at m = 4, n_L = 2: either
 
 
 LOSS_FACTORS = ("2", "1/2", "m/2")  # factors `_scale_hint` puts in the loss's delta (-m/2: 000's
@@ -422,8 +423,11 @@ def diagnose_values(
     if fitted is not None:
         precision = 10 * tol.rtol + tol.atol / float(np.max(np.abs(a)))  # how well c is known
         found = ("-1", -1.0) if abs(fitted + 1) <= precision else None
-        found = found or recognise_factor(fitted, m, rtol=max(precision, 1e-9))
-        found = found or size_factor(fitted, m, sizes, rtol=max(precision, 1e-9))
+        named = recognise_factor(fitted, m, rtol=max(precision, 1e-9))
+        sized = size_factor(fitted, m, sizes, rtol=max(precision, 1e-9))
+        if named and sized:  # both fit: name both (m/n_L = 2 at m = 4, n_L = 2)
+            named = (f"{named[0]} = {sized[0]}", named[1])
+        found = found or named or sized
         if found is None and slack > 0:  # known less well where a right gradient carries rounding
             loose = precision + slack / float(np.max(np.abs(a)))
             found = _within_rounding(g, a, fitted, m, loose, bound + slack)

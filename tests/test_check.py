@@ -1046,6 +1046,20 @@ def test_slips_an_explanation_review_found_unexplained_are_named(
     assert check_gradients(_column_backprop(model, None), model).verdict == "pass"
 
 
+def test_a_factor_that_is_both_2_and_a_size_ratio_is_named_both_ways():
+    """Hypothesis shrank `m = Y.shape[0]` (column layout) to m = 4, n_L = 2, where m/n_L = 2,
+    and it read only as "an extra 2 (MSE's 2(a - y) ...)" (a false-pass hunt's finding)."""
+    model = parse_model("relu-softmax-column", (3, 3, 2))
+
+    def m_from_wrong_axis(params, X, Y):
+        return {k: g * X.shape[1] / Y.shape[0] for k, g in gradients(model, params, X, Y).items()}
+
+    detail = check_gradients(m_from_wrong_axis, model, batch_size=4).parameters["W2"]
+    detail = detail.diagnosis.detail
+    assert "(factor 2 = m/2 = m/n_L, m = 4, n_L = 2)" in detail and "an extra 2" in detail, detail
+    assert "Or m taken from the wrong axis of X or Y" in detail, detail
+
+
 def test_a_right_elu_gradient_for_another_alpha_is_told_to_pass_that_alpha():
     """Document 004 gives no alpha: a right gradient for alpha = 0.5 checked at the default 1 was
     'unexplained ... look at dZ2' (a false-pass hunt's finding)."""
