@@ -588,11 +588,41 @@ def _call(grad_fn: Callable, problem: Problem) -> tuple:
     params = {k: v.copy() for k, v in problem.params.items()}
     X, Y = problem.X.copy(), problem.Y.copy()
     out, error, raised = _call_with(grad_fn, params, X, Y)
+    if raised is not None:
+        error += _context(raised, problem)
     modified = [k for k, v in problem.params.items() if not _unchanged(params.get(k), v)]
     modified += [
         k for k, a, b in (("X", X, problem.X), ("Y", Y, problem.Y)) if not _unchanged(a, b)
     ]
     return out, error, modified, raised
+
+
+def _context(error: BaseException, problem: Problem) -> str:
+    """What about the check's own setup may have caused the error: a parameter the model lacks
+    (too few --sizes), or shapes of the other layout or of other sizes."""
+    model = problem.model
+    sizes = ",".join(map(str, model.sizes))
+    if isinstance(error, KeyError) and str(error.args[0] if error.args else "")[1:].isdigit():
+        key = str(error.args[0])
+        return (
+            f"; the network checked, {sizes}, has no {key}: its parameters are "
+            f"{', '.join(model.param_shapes())} (--sizes lists every layer's width, input to "
+            "output: 784,10,10 has one hidden layer)"
+        )
+    said = str(error).replace(" ", "")
+    if not isinstance(error, ValueError) or not any(
+        word in said for word in ("notaligned", "matmul", "broadcast")
+    ):
+        return ""
+    m, n0 = problem.X.shape[::-1] if model.layout == "column" else problem.X.shape
+    if f"({m},{n0})" in said or f"({n0},{m})" in said:  # X itself is in the product
+        other = "row" if model.layout == "column" else "column"
+        x = "x".join(map(str, problem.X.shape))
+        return (
+            f"; here X is {x}, {model.layout} layout: for code written with one example per "
+            f"{other} use --model {model.hidden}-{model.output}-{other}"
+        )
+    return f"; the network checked is {sizes} (--sizes for another)"
 
 
 def _unchanged(after: object, before: np.ndarray) -> bool:

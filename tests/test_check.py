@@ -75,7 +75,8 @@ def _expect(report, mutant) -> None:
     """The report says what `mutant` says it must."""
     if not mutant.kinds:  # a function that raises: its type, message and line in mutants.py
         assert report.verdict == "error", str(report)
-        where = re.search(r"ValueError: .*\(tests/mutants.py, line (\d+): (.*)\)$", report.error)
+        error = report.error.split("; the network checked is")[0]  # (the sizes, said after)
+        where = re.search(r"ValueError: .*\(tests/mutants.py, line (\d+): (.*)\)$", error)
         lines = Path(mutants.__file__).read_text().splitlines()
         line = int(where.group(1))
         assert lines[line - 1].strip() == where.group(2) and "raises" in lines[line - 2]
@@ -1058,6 +1059,17 @@ def test_a_factor_that_is_both_2_and_a_size_ratio_is_named_both_ways():
     detail = detail.diagnosis.detail
     assert "(factor 2 = m/2 = m/n_L, m = 4, n_L = 2)" in detail and "an extra 2" in detail, detail
     assert "Or m taken from the wrong axis of X or Y" in detail, detail
+
+
+def test_an_error_from_the_checks_own_setup_says_which_option_to_change():
+    """Column code checked as -row, or two-layer code at --sizes 784,10, ended in a bare NumPy
+    error or KeyError: 'W2' (an explanation review's finding)."""
+    column = parse_model("relu-softmax-column", (6, 5, 3))
+    report = check_gradients(mutants.doc002, column.with_layout("row"))
+    assert report.verdict == "error"
+    assert "use --model relu-softmax-column" in report.error, report.error
+    report = check_gradients(mutants.doc002, parse_model("relu-softmax-column", (6, 3)))
+    assert "the network checked, 6,3, has no W2: its parameters are W1, b1" in report.error
 
 
 def test_a_right_elu_gradient_for_another_alpha_is_told_to_pass_that_alpha():
