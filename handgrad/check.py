@@ -38,6 +38,7 @@ import importlib.util
 import inspect
 import math
 import os
+import re
 import sys
 import sysconfig
 import threading
@@ -266,6 +267,7 @@ class Problem:
     Y64: np.ndarray
     description: str
     notes: list[str]
+    blind: list[str] = field(default_factory=list)  # what a verdict on these inputs cannot see
 
 
 def resolve_model(model: Model | str, sizes=None, alpha: float | None = None) -> Model:
@@ -350,6 +352,7 @@ def make_problem(
     ):
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
     notes: list[str] = []
+    blind: list[str] = []
     drawn = params is None
     if drawn:
         params = init_params(model, rng, "normal")
@@ -364,7 +367,7 @@ def make_problem(
         raise ValueError("pass both X and Y, or neither")
     X_given = X is not None
     if X is None:
-        X, Y, source = _batch(model, int(batch_size), rng, data_dir, notes)
+        X, Y, source = _batch(model, int(batch_size), rng, data_dir, notes, blind)
     else:
         source = "your batch"
     X, Y = np.array(X, dtype=dtype), np.array(Y, dtype=dtype)
@@ -373,7 +376,7 @@ def make_problem(
     woken, left = _dead_units(model, params, X, wake=drawn)
     if drawn and (woken or left):
         dead = woken + left
-        notes.append(
+        blind.append(
             f"{_count(dead, 'hidden unit')} {'was' if len(dead) == 1 else 'were'} 0 (ReLU) for "
             "every example, where a unit's gradients are 0 whatever the formula (a loop that "
             "skips it would pass): "
@@ -386,7 +389,7 @@ def make_problem(
             )
         )
     elif left:
-        notes.append(
+        blind.append(
             f"{', '.join(left[:4])}{', ...' if len(left) > 4 else ''}: 0 (ReLU) for every example "
             f"of your batch, where {'its' if len(left) == 1 else 'their'} gradients are 0 "
             "whatever the formula: a slip confined to "
@@ -394,14 +397,14 @@ def make_problem(
         )
     m = X.shape[1 if model.layout == "column" else 0]
     if m == 1:
-        notes.append(
+        blind.append(
             "one example: slips in the sums over examples (the 1/m, db not summed over the batch, "
             "a loop over examples that keeps only the last) cannot show; check with a batch of 2 "
             "or more too"
         )
     widths = [f"n_{l} = {n}" for l, n in enumerate(model.sizes) if n == m > 1]
     if widths:
-        notes.append(
+        blind.append(
             f"the batch size m = {m} is also a layer's width ({', '.join(widths)}): a slip that "
             "uses one for the other (range(m) over the units, m = W1.shape[0] or len(Y)) gives "
             "the right numbers here; check with another batch size too"
@@ -409,7 +412,7 @@ def make_problem(
     blank = np.flatnonzero(~np.asarray(X.T if model.layout == "column" else X).any(axis=0))
     if X_given and blank.size:
         named = ", ".join(map(str, blank[:6])) + (", ..." if blank.size > 6 else "")
-        notes.append(
+        blind.append(
             f"{_count(blank, 'input')} ({named}) {'is' if blank.size == 1 else 'are'} 0 in every "
             "example of your batch, where dW1 is 0 whatever the formula: a loop that skips "
             "them would pass (the checker's own batch lights such pixels)"
@@ -428,11 +431,13 @@ def make_problem(
         Y.astype(np.float64),
         description,
         notes,
+        blind,
     )
 
 
-def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list[str]):
-    """X, Y in the model's layout: MNIST training images when n_0 = 784 and they are there."""
+def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list, blind: list):
+    """X, Y in the model's layout: MNIST training images when n_0 = 784 and they are there
+    (`notes` on where they came from; `blind` on the pixels lit, see `Problem.blind`)."""
     n0, nL = model.sizes[0], model.sizes[-1]
     images = _mnist(data_dir, notes) if n0 == 784 else None
     if images is not None:
@@ -445,7 +450,7 @@ def _batch(model: Model, m: int, rng: np.random.Generator, data_dir, notes: list
         X, lit = _light_blank_pixels(X, np.random.default_rng(rows))
         if lit:
             source += f", {lit} blank pixels lit"
-            notes.append(
+            blind.append(
                 f"{lit} pixels are 0 in {f'all {m} images' if m > 1 else 'the image'}, where dW1 would be 0 whatever the formula "
                 "(a loop that skips them would pass): each is lit (0.25-0.75) in one image"
             )
@@ -744,6 +749,12 @@ def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | 
                 )
             found[key] = out[names[0]] if names else None
         extra = sorted(str(k) for k in out if str(k) not in keys and str(k)[1:] not in keys)
+        renamed = _renamed(extra, [k for k in keys if found[k] is None])
+        if renamed:
+            said = ", ".join(f"{name!r} as d{key}" for key, name in renamed.items())
+            notes.append(f"read {said} (handgrad's keys are W1 or dW1, ...)")
+            found.update({key: out[name] for key, name in renamed.items()})
+            extra = [e for e in extra if e not in renamed.values()]
         if extra:
             meant = _meant(extra, [k for k in keys if found[k] is None])
             notes.append(f"ignored returned keys {extra}" + meant)
@@ -760,6 +771,23 @@ def as_gradients(out: object, shapes: Mapping[str, tuple]) -> tuple[dict, str | 
             "where you meant elementwise, use np.multiply or plain arrays"
         )
     return found, None, notes
+
+
+def _renamed(extra: list[str], missing: list[str]) -> dict[str, str]:
+    """{key: returned name} for each missing key that exactly one returned name spells with a
+    word around it and no other missing key claims: 'dw1' (document 003), 'grad_W1', 'dL_dW1',
+    'W1_grad' are dW1; 'dZ1', 'W11' and 'W1_2' are not."""
+
+    def spells(name: str, key: str) -> bool:
+        word = re.sub(r"[^0-9a-z]", "", name.lower())
+        return bool(re.fullmatch(f"[a-z]*{key.lower()}|{key.lower()}[a-z]+", word))
+
+    claims = {key: [e for e in extra if spells(e, key)] for key in missing}
+    return {
+        key: names[0]
+        for key, names in claims.items()
+        if len(names) == 1 and sum(names[0] in other for other in claims.values()) == 1
+    }
 
 
 def _meant(extra: list[str], missing: list[str]) -> str:
@@ -1070,11 +1098,12 @@ def check_gradients(
 def _check(grad_fn, problem: Problem, rng, loss, full, directions, warm_up) -> CheckReport:
     """The engine behind `check_gradients` (see the module docstring), on a validated problem."""
     report = CheckReport(
-        "pass", title=f"handgrad check: {problem.description}", notes=problem.notes
+        "pass", title=f"handgrad check: {problem.description}", notes=list(problem.notes)
     )
     received = _received(grad_fn, problem, report)
-    if received is None:
+    if received is None:  # nothing judged: what a judgement could not see is beside the point
         return report
+    report.notes[len(problem.notes) : len(problem.notes)] = problem.blind
     changed = _changed_by_a_second_call(grad_fn, problem, received, report.notes)
     if warm_up is not None:
         warm_up.join()
@@ -1132,7 +1161,7 @@ def _confident_outputs(grad_fn, problem: Problem, rng, report: CheckReport) -> N
         return  # (degenerate parameters, or nothing a probe could fail)
     k = CONFIDENT / biggest
     p64 = {n: v * k if n in (f"W{L}", f"b{L}") else v for n, v in problem.p64.items()}
-    probe = Problem(**{**problem.__dict__, "p64": p64, "notes": []})
+    probe = Problem(**{**problem.__dict__, "p64": p64, "notes": [], "blind": []})
     probe.params = {n: np.asarray(v, problem.dtype) for n, v in p64.items()}
     out, error, _, _ = _call(grad_fn, probe)
     received, error, _ = (None, error, None) if error else as_gradients(out, model.param_shapes())
@@ -1795,7 +1824,12 @@ def _locates(diagnosis: Diagnosis) -> bool:
     unjudged = diagnosis.detail.startswith(("missing", "not a numeric", "complex"))
     unjudged |= any(  # no layer is wrong: every gradient is, in the same way
         said in diagnosis.detail
-        for said in ("right for that alpha (--alpha", "(update_params' result)", "clipping inside")
+        for said in (
+            "right for that alpha (--alpha",
+            "(update_params' result)",
+            "clipping inside",
+            "example's terms:",  # one example's, in every layer
+        )
     )
     return diagnosis.kind not in ("order", "precision", "approximate", "state") and not unjudged
 
@@ -1882,8 +1916,12 @@ def load_function(spec: str) -> Callable:
     function = module
     for part in name.split("."):  # "net.backward": an object's method, "Net.grads": a static one
         function = getattr(function, part, None)
+    if function is None:
+        raise ValueError(f"{path} has no function {name!r}" + _functions_like(module, name))
     if not callable(function):
-        raise ValueError(f"{path} has no function {name!r}")
+        what, value = type(function).__name__, repr(function)
+        what += f" ({value})" if len(value) <= 40 else ""
+        raise ValueError(f"{path}: {name} is {_article(what)} {what}, not a function")
     owner = getattr(module, name.split(".")[0])
     if "." in name and isinstance(owner, type) and inspect.isfunction(function):
         first = next(iter(inspect.signature(function).parameters), None)
@@ -1894,3 +1932,18 @@ def load_function(spec: str) -> Callable:
                 f"{owner.__name__}(...), then net.{name.split('.', 1)[1]})"
             )
     return function
+
+
+def _functions_like(module, name: str) -> str:
+    """ "; did you mean 'backward_prop'?": the module's own functions nearest the name asked for."""
+    own = [
+        k
+        for k, v in vars(module).items()
+        if inspect.isfunction(v) and v.__module__ == module.__name__ and not k.startswith("_")
+    ]
+    near = difflib.get_close_matches(name, own, n=1, cutoff=0.6)
+    return f"; did you mean {near[0]!r}?" if near else ""
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"

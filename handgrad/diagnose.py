@@ -820,6 +820,22 @@ def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -
     ]
 
 
+def _example_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -> list:
+    """[(what, change)]: a loop over the examples that keeps one example's terms (column layout),
+    with the batch's 1/m or without it."""
+    L, m = model.depth, Y.shape[1]
+    delta, out = model.loss.delta(cache[f"Z{L}"], Y, 0, m), []
+    loop = "in the loop over the examples"
+    for i, what in (
+        (m - 1, f"only the last example's terms: dW = ... where dW += ... belongs {loop}"),
+        (0, "only the first example's terms: a return inside the loop over the examples?"),
+    ):
+        one = np.zeros_like(delta)
+        one[:, i] = delta[:, i]
+        out += [(what, {"delta": one}), (f"{what} (and no 1/m)", {"delta": m * one})]
+    return out if m > 1 else []
+
+
 def _label_bugs(model: Model, A: np.ndarray, Y: np.ndarray) -> list:
     """[(what, change)]: integer labels where the one-hot Y belongs in dZ^L = A^L - Y (column
     layout arrays; `model` in the user's layout), as NumPy's broadcasting computes them."""
@@ -852,6 +868,7 @@ def variant_gradients(
     with np.errstate(all="ignore"):
         cache = column_major.forward(col, params, X)
         bugs = _hidden_bugs(col, params, cache) + _output_bugs(model, cache, Y)
+        bugs += _example_bugs(col, cache, Y)
         right = _backprop(col, params, cache, Y)
         out = []
         for hint, change in bugs:

@@ -565,15 +565,65 @@ def test_what_the_function_returns(returned, verdict, words):
         assert report.first_wrong_layer is None and "first wrong layer" not in str(report)
 
 
-def test_a_key_in_the_wrong_case_is_suggested():
-    """Document 003 writes dw1, db1, ...: they were 'missing', the note only 'ignored'."""
+@pytest.mark.parametrize(
+    "name", ["d{k}", "d{lower}", "grad_{k}", "dL_d{k}", "{k}_grad", "nabla_{lower}"]
+)
+def test_keys_named_another_way_are_read_and_said(name):
+    """Document 003 writes dw1, db1, ...; others grad_W1 or dL_dW1. They were 'missing' (4 of 4
+    gradients wrong), the did-you-mean only in a note: now each is read as the key it spells."""
 
-    def lowercase(params, X, Y):
-        return {"d" + k.lower(): v for k, v in gradients(SMALL, params, X, Y).items()}
+    def renamed(params, X, Y):
+        g = gradients(SMALL, params, X, Y)
+        return {name.format(k=k, lower=k.lower()): v for k, v in g.items()}
 
-    report = check_gradients(lowercase, SMALL)
-    assert report.parameters["W1"].diagnosis.detail.startswith("missing"), str(report)
-    assert any("did you mean dW1 for 'dw1', dW2 for 'dw2'?" in n for n in report.notes), report
+    report = check_gradients(renamed, SMALL)
+    assert report.verdict == "pass", str(report)
+    said = [n for n in report.notes if n.startswith("read ")]
+    if name == "d{k}":  # the keys handgrad reads: nothing to say
+        assert not said, report.notes
+    else:
+        first = name.format(k="W1", lower="w1")
+        assert len(said) == 1 and f"{first!r} as dW1" in said[0], report.notes
+
+
+def test_keys_that_spell_no_parameter_stay_missing():
+    """dZ1 is not dW1, and two names for one key are not guessed between: those stay missing,
+    with the did-you-mean of a near miss in a note."""
+
+    def deltas(params, X, Y):
+        g = gradients(SMALL, params, X, Y)
+        return {
+            "dZ1": g["W1"],
+            "gradW2": g["W2"],
+            "W2grad": g["W2"],
+            "db1": g["b1"],
+            "dB2": g["b2"],
+        }
+
+    report = check_gradients(deltas, SMALL)
+    rows = report.parameters
+    assert rows["W1"].diagnosis.detail.startswith("missing"), str(report)
+    assert rows["W2"].diagnosis.detail.startswith("missing"), str(report)
+    assert rows["b2"].verdict == "pass" and rows["b1"].verdict == "pass", str(report)
+    assert any("read 'dB2' as db2" in n for n in report.notes), report.notes
+    assert any("ignored returned keys ['W2grad', 'dZ1', 'gradW2']" in n for n in report.notes)
+
+
+def test_an_error_says_nothing_of_what_a_verdict_could_not_see():
+    """Nothing is judged under `verdict: error`, so the notes on the check's blind spots (one
+    example, lit pixels, woken units) are beside the point there; they were printed under it."""
+
+    def raises(params, X, Y):
+        return params["W1"] @ X.T
+
+    def right(params, X, Y):
+        return gradients(SMALL, params, X, Y)
+
+    one = "one example: slips in the sums over examples"
+    report = check_gradients(raises, SMALL, batch_size=1)
+    assert report.verdict == "error" and not any(one in n for n in report.notes), str(report)
+    report = check_gradients(right, SMALL, batch_size=1)
+    assert report.verdict == "pass" and any(one in n for n in report.notes), str(report)
 
 
 def test_a_function_that_updates_params_in_place_is_told():
@@ -1045,6 +1095,34 @@ def test_slips_an_explanation_review_found_unexplained_are_named(
     if slip in ("updated", "clipped"):  # every gradient, alike: no layer to look at
         assert report.first_wrong_layer is None, str(report)
     assert check_gradients(_column_backprop(model, None), model).verdict == "pass"
+
+
+@pytest.mark.parametrize("layout", ["column", "row"])
+@pytest.mark.parametrize(
+    "kept, said",
+    [
+        ("last", "only the last example's terms: dW = ... where dW += ... belongs"),
+        ("last, no 1/m", "only the last example's terms: dW = ... where dW += ... belongs"),
+        ("first", "only the first example's terms: a return inside the loop"),
+    ],
+)
+def test_a_loop_over_the_examples_that_keeps_one_is_named(layout, kept, said):
+    """`dW = ...` where `dW += ...` belongs keeps the last example's terms; a return inside the
+    loop, the first's. Both were 'unexplained', with a hint to look at the output layer."""
+    model = parse_model(f"relu-softmax-{layout}", (6, 9, 3))  # an example with a unit active
+    axis = 1 if layout == "column" else 0
+
+    def one_example(params, X, Y):
+        m = X.shape[axis]
+        i = [0 if kept == "first" else m - 1]
+        g = gradients(model, params, np.take(X, i, axis=axis), np.take(Y, i, axis=axis))
+        return {k: v if kept.endswith("no 1/m") else v / m for k, v in g.items()}
+
+    report = check_gradients(one_example, model)
+    for p in report.parameters.values():
+        assert p.diagnosis.kind == "known-bug" and said in p.diagnosis.detail, str(report)
+        assert p.diagnosis.detail.endswith("(and no 1/m)") == kept.endswith("no 1/m"), str(report)
+    assert report.first_wrong_layer is None, str(report)
 
 
 def test_a_factor_that_is_both_2_and_a_size_ratio_is_named_both_ways():
@@ -1643,6 +1721,28 @@ def test_cli_that_cannot_run_exits_2_with_one_line():
         out.stderr.strip()
         == "handgrad check: error: tests/mutants.py has no function 'no_such_function'"
     )
+
+
+@pytest.mark.parametrize(
+    "name, said",
+    [
+        ("backwardprop", "has no function 'backwardprop'; did you mean 'backward_prop'?"),
+        ("rate", "rate is a float (0.1), not a function"),
+        ("table", "table is a dict, not a function"),
+    ],
+)
+def test_a_name_that_is_no_function_is_told_what_it_is(tmp_path, capsys, name, said):
+    """A near miss gets the function it may mean; a name bound to a value is named with its type
+    (both said 'has no function')."""
+    (tmp_path / "mine.py").write_text(
+        "def backward_prop(params, X, Y):\n    return params\n\n\n"
+        f"rate = 0.1\ntable = {{{', '.join(f'{i}: {i}' for i in range(20))}}}\n"
+    )
+    assert (
+        cli.main(["check", f"{tmp_path / 'mine.py'}:{name}", "--model", "relu-softmax-column"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.endswith(said + "\n") and err.count("\n") == 1, err
 
 
 def _fill(text: str, where: dict) -> str:
