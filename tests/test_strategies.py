@@ -121,7 +121,9 @@ def test_most_problems_can_show_a_wrong_gradient():
     assert share(lambda p, g: g["W1"].any()) >= 0.7
     assert share(lambda p, g: not p.X.any()) <= 0.02
     assert share(lambda p, g: p.style == "zero") <= 0.2  # drawn 1 in 10; 16% seen (was 26%)
-    assert share(lambda p, g: p.m == 1) <= 0.2 and share(lambda p, g: p.extreme) <= 0.3
+    assert share(lambda p, g: p.m == 1) <= 0.2
+    extreme = share(lambda p, g: p.extreme)  # 1 in 4; 1 in 8 when drawn last
+    assert 0.17 <= extreme <= 0.33, extreme
 
 
 def test_failures_shrink_towards_an_informative_problem():
