@@ -111,6 +111,7 @@ class ParameterReport:
     # the worst entry in network terms, e.g. "W2[3,7]: hidden unit 7 -> output 3"
     worst_entry: str = ""
     taylor_slope: float | None = None  # float32 and finite-difference checks: 2 right, 1 wrong
+    hint: str = ""  # where to look (`layer_hint`), also at the end of the diagnosis's detail
 
 
 @dataclass
@@ -158,10 +159,17 @@ class CheckReport:
         }
 
     def __str__(self) -> str:
+        """The table, a diagnosis shared by several rows once under it ([1] W1, b1: ...), the
+        verdict, where to look (each hint once) and the notes."""
         lines = [self.title] if self.title else []
+        shared, hints = _shared(self.parameters)
         if self.parameters:
-            lines += _table(self.parameters)
+            lines += _table(self.parameters, shared)
+        lines += [f"[{n}] {', '.join(keys)}: {said}" for n, (said, keys) in enumerate(shared, 1)]
         lines.append("verdict: " + self._summary())
+        for hint, keys in hints.items():
+            named = "" if len(hints) == 1 else f" ({', '.join(keys)})"
+            lines.append(f"where to look{named}: {hint}")
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -209,14 +217,33 @@ def _finite_or_none(x: float | None) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _table(parameters: Mapping[str, ParameterReport]) -> list[str]:
+def _said(p: ParameterReport) -> str:
+    """A diagnosis's detail without its hint of where to look."""
+    return p.diagnosis.detail.removesuffix(f"; {p.hint}") if p.hint else p.diagnosis.detail
+
+
+def _shared(parameters: Mapping[str, ParameterReport]) -> tuple[list, dict]:
+    """([(detail, keys)] for each detail that several rows share, {hint: keys} from the output
+    layer down)."""
+    said, hints = {}, {}
+    for key, p in parameters.items():
+        said.setdefault(_said(p), []).append(key)
+        if p.hint:
+            hints.setdefault(p.hint, []).append(key)
+    hints = dict(sorted(hints.items(), key=lambda h: -max(int(k[1:]) for k in h[1])))
+    return [(d, keys) for d, keys in said.items() if len(keys) > 1 and d != RIGHT], hints
+
+
+def _table(parameters: Mapping[str, ParameterReport], shared: list) -> list[str]:
     header = ("param", "verdict", "max abs err", "max rel err", "worst entry", "diagnosis")
     rows = [header]
+    footnote = {d: f"[{n}]" for n, (d, _) in enumerate(shared, 1)}
     for key, p in parameters.items():
         verdict = "FAIL" if p.verdict == "fail" else p.verdict
-        diagnosis = p.diagnosis.detail
+        diagnosis = footnote.get(_said(p), _said(p))
         if p.diagnosis.kind:
-            diagnosis = f"{p.diagnosis.kind}: {diagnosis}"
+            sep = " " if diagnosis in footnote.values() else ": "
+            diagnosis = f"{p.diagnosis.kind}{sep}{diagnosis}"
         rows.append(
             (key, verdict, _num(p.max_abs_error), _num(p.max_rel_error), p.worst_entry, diagnosis)
         )
@@ -1808,6 +1835,7 @@ def _conclude(report: CheckReport, model: Model) -> CheckReport:
                     "unexplained",
                 ):
                     p.diagnosis.detail += f"; {hint}"
+                    p.hint = hint
             wrong, again = ([k for k in wrong if k < l] if alone else []), True
     return report
 

@@ -1247,6 +1247,27 @@ def test_a_hint_below_a_slip_of_its_own_does_not_call_the_layer_above_right():
     assert "layer 1 is wrong on its own too" in w1 and "layer 2 is right" not in w1, w1
 
 
+def test_a_report_prints_a_shared_diagnosis_and_each_hint_once():
+    """Diagnosis cells ran to 330-500 characters, the same sentence and the same hint on every
+    row (an explanation review's finding): a shared sentence is now a footnote under the table,
+    each hint a line under the verdict, naming its rows where there are two."""
+    model = Model("relu", "softmax", "column", (6, 5, 4))
+
+    def slips(params, X, Y):  # dW2 alone wrong, and dZ1 wrong (W1 and b1): no pattern
+        g, noise = gradients(model, params, X, Y), np.random.default_rng(3)
+        return {k: v + (k != "b2") * noise.standard_normal(v.shape) for k, v in g.items()}
+
+    report = check_gradients(slips, model)
+    lines = str(report).splitlines()
+    rows = {line.split()[0]: line for line in lines[2:6]}
+    assert all(rows[k].endswith("unexplained [1]") for k in ("W1", "b1", "W2")), lines
+    assert "[1] W1, b1, W2: no simple pattern fits" in lines, lines
+    hints = [line for line in lines if line.startswith("where to look")]
+    assert [h.split(":")[0] for h in hints] == ["where to look (W2)", "where to look (W1, b1)"]
+    assert "look at dW2 itself" in hints[0] and "layer 1 is wrong on its own too" in hints[1]
+    assert all(len(line) < 200 for line in lines[1:6]), lines
+
+
 def test_the_title_counts_one_example_in_the_singular():
     report = check_gradients(mutants.doc002, SMALL, batch_size=1)
     assert report.title.endswith("4-3-2, float64, 1 random input (m = 1)"), report.title
@@ -1624,6 +1645,34 @@ def test_the_readme_example_works_as_shown():
     assert printed[0] == shown[0] and printed[-2:] == shown[-2:]
     for got, want in zip(printed[1:-2], shown[1:-2], strict=True):  # numbers vary with the BLAS
         assert got.split()[:2] == want.split()[:2] and got.split()[-1] == want.split()[-1]
+
+
+@pytest.mark.parametrize(
+    "block, old, new",
+    [
+        (0, "np.sum(dZ2, axis=1, keepdims=True)", "np.sum(dZ2)"),
+        (1, " * ReLU_deriv(Z1)", ""),
+    ],
+)
+def test_the_readme_examples_of_a_broken_gradient_are_what_the_check_prints(
+    tmp_path, block, old, new
+):
+    """The README's failing reports: its lines, numbers aside, are printed lines (one of them
+    shows a shared diagnosis once, under the table, and where to look once)."""
+    args, _ = _doc_command_and_output()
+    broken = tmp_path / "my_gradient.py"
+    code = (ROOT / "examples" / "my_gradient.py").read_text()
+    assert code.count(old) == 1
+    broken.write_text(code.replace(old, new))
+    out = _run_cli(f"{broken}:backward_prop", *args[1:])
+    assert out.returncode == 1, out.stdout + out.stderr
+
+    def words(line: str) -> str:  # numbers vary with the BLAS
+        return " ".join(re.sub(r"-?\d\.\d+e[-+]\d+", "N", line).split())
+
+    shown = re.findall(r"```text\n(.*?)```", _docs_text(), re.S)[block].splitlines()
+    printed = {words(line) for line in out.stdout.splitlines()}
+    assert {words(line) for line in shown} <= printed, out.stdout
 
 
 def test_the_docs_example_file_is_the_one_in_examples():
