@@ -907,7 +907,8 @@ def layer_hint(
 ) -> str:
     """Where to look when layer l is, counting from the output, the first wrong one (`bias_only`:
     dW^l is right, so dZ^l almost surely is, and only db^l is wrong; `weight_only`: the other
-    way round; `again`: the first wrong layer below one whose slip reaches no other layer)."""
+    way round; `again`: the first wrong layer below one whose slip reaches no other layer); in
+    matrix terms, then per neuron, in document 001's notation (w_jk joins unit k to unit j)."""
     L, col = model.depth, model.layout == "column"
     first = (
         f"layer {l} is wrong on its own too (the slip above reaches no other layer)"
@@ -915,23 +916,30 @@ def layer_hint(
         else f"the first wrong layer from the output is {l}"
     )
     dW = f"dZ{l} A{l - 1}ᵀ" if col else f"A{l - 1}ᵀ dZ{l}"
+    summed = "summed over the examples"
+    neuron_dW = f"per neuron: dC/dw_jk^({l}) = a_k^({l - 1}) dC/dz_j^({l}), {summed}"
     if bias_only:
         axis = 1 if col else 0
         return (
             f"{first}, but dW{l} is right, so dZ{l} almost surely is: look at db{l} itself (dZ{l} "
-            f"summed over the batch, axis={axis}, keepdims=True; its 1/m; a term only db{l} has)"
+            f"summed over the batch, axis={axis}, keepdims=True; its 1/m; a term only db{l} has; "
+            f"per neuron: dC/db_j^({l}) = dC/dz_j^({l}), {summed})"
         )
     if weight_only:
         return (
             f"{first}, but db{l} is right, so dZ{l} almost surely is: look at dW{l} itself "
-            f"(dW{l} = {dW}: which A, its transpose, its 1/m; a term only dW{l} has)"
+            f"(dW{l} = {dW}: which A, its transpose, its 1/m; a term only dW{l} has; {neuron_dW})"
         )
     if l == L:
         return (
             f"{first}, the output layer: look at dZ{L} (the loss's delta; its 1/m there or in "
-            f"dW and db, once) and dW{L} = {dW}"
+            f"dW and db, once) and dW{L} = {dW} ({neuron_dW})"
         )
     dZ = f"W{l + 1}ᵀ dZ{l + 1} * g'(Z{l})" if col else f"dZ{l + 1} W{l + 1}ᵀ * g'(Z{l})"
+    dZ += (
+        f" (per neuron: dC/dz_k^({l}) = g'(z_k^({l})) sum_j w_jk^({l + 1}) dC/dz_j^({l + 1}), "
+        "j over the units of the layer above)"
+    )
     if again:  # layer l + 1 has a slip of its own: its dZ is not known to be right
         return f"{first}: look at dZ{l} = {dZ}"
     return f"{first}: layer {l + 1} is right, so dZ{l + 1} is; look at dZ{l} = {dZ}"

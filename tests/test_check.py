@@ -1265,6 +1265,9 @@ def test_a_report_prints_a_shared_diagnosis_and_each_hint_once():
     hints = [line for line in lines if line.startswith("where to look")]
     assert [h.split(":")[0] for h in hints] == ["where to look (W2)", "where to look (W1, b1)"]
     assert "look at dW2 itself" in hints[0] and "layer 1 is wrong on its own too" in hints[1]
+    # and per neuron, for a derivation written as loops (document 001's notation)
+    assert "per neuron: dC/dw_jk^(2) = a_k^(1) dC/dz_j^(2), summed over the examples" in hints[0]
+    assert "dC/dz_k^(1) = g'(z_k^(1)) sum_j w_jk^(2) dC/dz_j^(2)" in hints[1], hints
     assert all(len(line) < 200 for line in lines[1:6]), lines
 
 
