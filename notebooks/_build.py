@@ -375,6 +375,10 @@ PER_NEURON = [
         Now each layer has several neurons: a 4-3-2 network on real MNIST digits. The 4 inputs are
         the mean brightness of the four quarters of a 28 × 28 image, and the 2 outputs say "zero" or
         "one". Six images make a batch of $m = 6$ examples, one per column.
+
+        `data.load` reads MNIST from the folder named by the environment variable
+        `HANDGRAD_DATA_DIR` if it is set, else downloads it once (about 11 MB) into a cache
+        folder; offline, set `HANDGRAD_DATA_DIR` to a folder holding the four IDX `.gz` files.
         """
     ),
     code(
@@ -909,9 +913,10 @@ COLUMN_MAJOR = [
         ## The loss
 
         002's cross-entropy for one example is $J(\hat y, y) = -\sum_{i=0}^{c} y_i \log \hat y_i$
-        with $\hat y = A^{[2]}$, $i$ running over the classes (002 never defines $c$: it must be the
-        last class, 9). Over the batch it is the mean (that is where 002's $\frac{1}{m}$ comes
-        from); with the examples indexed by $i$ and the classes by $k$:
+        with $\hat y = A^{[2]}$, its $i$ running over the classes (002 never defines $c$: it must
+        be the last class, 9). Written with $k$ for the class, $-\sum_{k=0}^{9} y_k \log \hat
+        y_k$, so that $i$ is free for the examples: over the batch the loss is the mean (that is
+        where 002's $\frac{1}{m}$ comes from),
 
         $$J = -\frac{1}{m} \sum_{i=1}^{m} \sum_{k=0}^{9} Y_{k,i} \log A^{[2]}_{k,i}$$
 
@@ -938,7 +943,8 @@ COLUMN_MAJOR = [
         > entry), not $Y - A^{[2]}$. What *is* simple is the derivative through softmax and
         > cross-entropy together:
         > $$dZ^{[2]} = \frac{\partial J}{\partial Z^{[2]}} = \frac{1}{m}(A^{[2]} - Y)$$
-        > which is the line 002 then uses, $dZ^{[2]} = A^{[2]} - Y$, with the $\frac{1}{m}$ moved
+        > (the Jacobian below gives $\frac{1}{m}(a \sum_k y_k - y)$ for one example, and
+        > $\sum_k y_k = 1$ for a one-hot label), which is the line 002 then uses, $dZ^{[2]} = A^{[2]} - Y$, with the $\frac{1}{m}$ moved
         > into $dW$ and $db$. (Its $Y - A^{[2]}$ would also have the wrong sign.) Just after,
         > *"From $dA^{[2]}$, we can calculate $dW^{[2]}$ and $db^{[1]}$"*, means $db^{[2]}$: the
         > formulas under it are $dW^{[2]}$ and $dB^{[2]}$, and $db^{[1]}$ comes after $dZ^{[1]}$.
@@ -1096,6 +1102,12 @@ COLUMN_MAJOR = [
         $dZ^1$ where $dZ^2$ belongs, and a $g'()$ (*"the derivative of the activation
         function"*) with no argument, never written out: for its ELU it is $1$ for $z > 0$ and
         $\alpha e^z$ for $z \le 0$, at $Z^1$.
+
+        Their words slip too. Both call $db^{[2]} = \frac{1}{m}\sum dZ^{[2]}$ *"the average of the
+        absolute error"*: it is the signed mean, which is why 002's sum over every entry cancels to
+        0 (an absolute value would not). 003's $dz^{[2]}$ subtracts *"the actual errors (y)"*: $y$
+        is the labels, not errors. 004 *"updates a hyperparameter α"*: the update changes the
+        parameters $W$ and $b$, with $\alpha$ the learning rate, as 004 itself says next.
         """
     ),
 ]
@@ -1177,6 +1189,9 @@ CHECK_YOUR_OWN = [
         """
         `check_gradients` calls `backward_prop(params, X, Y)` with random parameters and 16 MNIST
         training images, laid out as the model name says (`column`: one example per column). It
+        first makes sure no gradient entry is 0 for a reason other than the formula: it lights the
+        pixels that are blank in all 16 images (one image each) and raises the bias of any ReLU
+        unit that is off for every image, since a loop that skipped those would pass. It
         accepts the gradients as a dict keyed like the parameters or, as here, a tuple
         `(dW1, db1, dW2, db2)`, and compares every entry:
         """
@@ -1195,13 +1210,14 @@ CHECK_YOUR_OWN = [
         float64). **max abs err** is the largest |yours − right| over the tensor's entries and
         **max rel err** is that divided by the tensor's largest right entry,
         max |yours − right| / max |right|: 1.00 means an error as large as the gradient itself.
-        The note at the bottom is about the oracle, not about you: finite differences first
+        The first two notes say what was done to the inputs (the title's "blank pixels lit") and
+        to the biases. The last is about the oracle, not about you: finite differences first
         checked JAX's gradient at a sample of entries and along a few random directions, and your
         gradient was then compared with JAX's, entry by entry.
 
         `W1` and `W2` pass. `b1` and `b2` FAIL, and the diagnosis is **wrong-axis**: the function
         returned one number where a 10 × 1 column was expected, because `np.sum` without an `axis`
-        adds up every entry. `b2`'s one number is about 4e-17, which is 0 up to rounding: notebook 3
+        adds up every entry. `b2`'s one number is of order 1e-17, which is 0 up to rounding: notebook 3
         showed that each example's column of $A^{[2]} - Y$ sums to 0 over the classes, so all of
         `dZ2` sums to 0 too, and with 002's code $b^{[2]}$ never learns. The fix is in the
         diagnosis: sum over the batch only, `axis=1, keepdims=True`. The verdict's "first wrong
@@ -1371,7 +1387,11 @@ TRAIN = [
             "relu-softmax-column", iterations=ITERATIONS, train_size=TRAIN_SIZE, test_predictions=16
         )
         print("reported:", recipe.reported)
-        print("our choices:", recipe.choices)
+        print("002's recipe, our choices:", recipe.choices)
+        print(
+            f"this run: {recipe.iterations} iterations on the first {recipe.train_size:,} images, "
+            f"dev the next {recipe.dev_size:,}, in float32 (002 computes in float64)"
+        )
         """
     ),
     md(
@@ -1381,8 +1401,9 @@ TRAIN = [
         The dev split is the 1,000 images after the training images (002 drew its 1,000 at random
         from Kaggle's shuffled data). The gate's line says what it checked: the gradient the
         training loop computes (the column formulation as handgrad's fast engine evaluates it),
-        on 32 training images, in float64, at the initial parameters; training then runs in
-        float32. The gate's verdict is in `result.gate`.
+        on 32 training images. It does so in float64 and at the initial parameters, which the
+        line does not say; training then runs in float32. The gate's verdict is in
+        `result.gate`.
         """
     ),
     code(
