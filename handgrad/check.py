@@ -67,7 +67,15 @@ from handgrad.diagnose import (
     summed_over_units,
     variant_gradients,
 )
-from handgrad.models import Model, Params, check_inputs, init_params, parse_model, parse_sizes
+from handgrad.models import (
+    Model,
+    Params,
+    check_fits,
+    check_inputs,
+    init_params,
+    parse_model,
+    parse_sizes,
+)
 from handgrad.recipes import RECIPES
 from handgrad.tolerances import Tolerance, tolerance
 
@@ -1113,6 +1121,7 @@ def check_gradients(
         raise ValueError(f"full must be True or False, got {full!r}")
     rng = np.random.default_rng(seed)
     batch_size = default_batch_size(model) if batch_size is None else batch_size
+    check_fits(model, np.dtype(np.float64))  # before the warm-up allocates its own copy
     warm_up = None if loss else _compile_in_background(model, X, batch_size)
     try:
         problem = make_problem(model, rng, batch_size, dtype, params, X, Y, data_dir)

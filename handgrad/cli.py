@@ -101,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as error:  # a command may say what it left behind
         print(f"handgrad {args.command}: {str(error) or 'interrupted'}", file=sys.stderr)
         return 130
+    except MemoryError as error:  # NumPy's says what it could not allocate
+        said = str(error) or "out of memory"
+        print(
+            f"handgrad {args.command}: error: {said[0].lower()}{said[1:]} (smaller --sizes or "
+            "--batch-size?)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -132,6 +133,31 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 INIT_SCHEMES = ("uniform", "normal", "he", "glorot")
 
 
+def check_fits(model: Model, dtype: np.dtype) -> None:
+    """ValueError where the parameters alone need more than this machine's memory (NumPy would
+    fail to allocate them, or the system kill the process)."""
+    n = sum(math.prod(shape) for shape in model.param_shapes().values())
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): NumPy will say
+        return
+    if n * dtype.itemsize > have:
+        raise ValueError(
+            f"layer sizes {','.join(map(str, model.sizes))}: {n:,} parameters need "
+            f"{_size(n * dtype.itemsize)} as {dtype.name}, more than this machine's "
+            f"{_size(have)} of memory"
+        )
+
+
+def _size(nbytes: float) -> str:
+    """1.5 GiB, 57.0 TiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError
+
+
 def init_params(
     model: Model,
     rng: np.random.Generator,
@@ -156,6 +182,7 @@ def init_params(
     number = isinstance(scale, int | float | np.integer | np.floating)
     if not (number and not isinstance(scale, bool) and math.isfinite(scale) and scale >= 0):
         raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+    check_fits(model, np.dtype(dtype))
     params = {}
     for key, shape in model.param_shapes().items():
         l = int(key[1:])

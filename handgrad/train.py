@@ -355,6 +355,8 @@ def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
     except OSError as e:
         what = e.strerror[0].lower() + e.strerror[1:] if e.strerror else str(e)
         raise ValueError(f"--out {out}: cannot write in {parent} ({what})") from None
+    from handgrad.figures import FILES
+
     held = [name for name in OUTPUTS if (out / name).exists()]
     same = resume is not None and resume.resolve() == out.resolve()
     if held and not (same or force):
@@ -362,6 +364,13 @@ def _check_out(out: Path | None, resume: Path | None, force: bool) -> None:
             f"--out {out} already holds a run ({', '.join(held)}); continue it with --resume "
             f"{out} (resume= from Python), overwrite it with --force (force=True), or choose "
             "another directory"
+        )
+    strays = [name for name in FILES if (out / name).exists()]
+    if strays and not (held or force):  # a run would write its figures over them
+        raise ValueError(
+            f"--out {out} holds {', '.join(strays)} but no run ({' or '.join(OUTPUTS)}): a run "
+            "would replace them; move them, choose another directory, or overwrite them with "
+            "--force (force=True)"
         )
 
 

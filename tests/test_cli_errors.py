@@ -85,12 +85,42 @@ def run_dir(finished, tmp_path) -> Path:
         (["--display-every", "0"], "--display-every must be"),
         (["--seed", "-1"], "--seed must be"),
         (["--verify-every", "0"], "--verify-every must be"),
+        # more parameters than the machine has memory: NumPy's traceback, or the system's kill
+        (["--sizes", "784,10000000000,10"], "layer sizes 784,10000000000,10: 7,950,000,000,010 "),
+        (["--sizes", "784," + "9" * 23 + ",10"], "parameters need"),
     ],
 )
 def test_bad_option_values_name_the_option(capsys, tmp_path, argv, words):
     code, out, err = run(capsys, "train", *TINY, "--out", str(tmp_path / "run"), *argv)
     one_line_error(code, err, words)
     assert out == "" and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("sizes", ["784,10000000000,10", "784," + "9" * 23 + ",10"])
+def test_a_check_of_more_parameters_than_memory_holds_is_one_line(capsys, sizes):
+    fn = "examples/my_gradient.py:backward_prop"
+    code, _, err = run(capsys, "check", fn, "--model", "relu-softmax-column", "--sizes", sizes)
+    one_line_error(code, err, f"layer sizes {sizes}: ")
+    assert "more than this machine's" in err
+
+
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
+    """NumPy's MemoryError (a network that fits, a batch that does not) was a traceback."""
+
+    def allocate(*args, **kwargs):
+        raise MemoryError(  # NumPy's words (its _ArrayMemoryError is a MemoryError)
+            "Unable to allocate 5.70 TiB for an array with shape (1000000000, 784) and data type "
+            "float64"
+        )
+
+    monkeypatch.setattr("handgrad.check.check_gradients", allocate)
+    code, _, err = run(
+        capsys, "check", "examples/my_gradient.py:backward_prop", "--model", "relu-softmax-column"
+    )
+    one_line_error(
+        code, err, "unable to allocate 5.70 TiB for an array with shape (1000000000, 784)"
+    )
+    assert err.rstrip().endswith("(smaller --sizes or --batch-size?)"), err
 
 
 def test_out_below_a_file_is_refused(capsys, tmp_path):

@@ -442,6 +442,19 @@ def test_an_out_dir_with_a_run_is_not_overwritten(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["steps"] == 2
 
 
+@pytest.mark.parametrize("figures", [True, False])
+def test_an_out_dir_with_files_named_like_figures_is_not_overwritten(tmp_path, figures):
+    """A directory holding no run but a curves.png of the user's own: a run deleted it (with
+    --no-figures, as a figure of an earlier segment) or wrote over it (an adversarial review)."""
+    (tmp_path / "curves.png").write_text("my own plot")
+    with pytest.raises(ValueError, match=r"holds curves.png but no run .*--force \(force=True\)"):
+        quiet_train(small(iterations=2), out=tmp_path, figures=figures)
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+    assert (tmp_path / "curves.png").read_text() == "my own plot"
+    quiet_train(small(iterations=2), out=tmp_path, figures=figures, force=True)
+    assert (tmp_path / "curves.png").exists() == figures
+
+
 def test_outputs_metrics_params_and_figures(trained):
     result, out = trained
     metrics = json.loads((out / "metrics.json").read_text())
