@@ -385,7 +385,7 @@ def make_problem(
         or not isinstance(batch_size, int | np.integer)
         or batch_size < 1
     ):
-        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     notes: list[str] = []
     blind: list[str] = []
     drawn = params is None
@@ -577,7 +577,9 @@ def _mnist(data_dir, notes: list[str]):
     except (OSError, ValueError) as error:
         reason = str(error).splitlines()[0]
         if data_dir is not None and not Path(data_dir).expanduser().is_dir():
-            raise ValueError(f"data_dir {data_dir}: no such directory") from None
+            path = Path(data_dir).expanduser()
+            what = "not a directory" if path.exists() else "no such directory"
+            raise ValueError(f"data_dir {data_dir}: {what}") from None
         if data_dir is not None:
             raise ValueError(reason) from None  # names the file and what is wrong with it
         if os.environ.get(env := data.DIR_ENV["mnist"]):  # set on purpose: a typo is an error

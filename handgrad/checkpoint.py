@@ -75,7 +75,8 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ValueError(f"{not_ours} ({first})") from None
+        # it starts as a zip archive does: cut short (a copy interrupted, a full disk) or damaged
+        raise ValueError(f"{path}: a damaged or truncated .npz file ({first})") from None
     if META not in arrays:
         raise ValueError(f"{not_ours} (no {META} entry)")
     try:

@@ -318,9 +318,11 @@ def _resolve(
         recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
         for name, value in saved.asdict().items():
             if name not in RESUMABLE_CHANGES + UNCHECKED and getattr(recipe, name) != value:
+                flag = "--recipe" if name == "name" else "--" + name.replace("_", "-")
                 raise ValueError(
-                    f"cannot resume with {name}={getattr(recipe, name)!r}: the checkpoint was "
-                    f"trained with {value!r} (only {', '.join(RESUMABLE_CHANGES)} may change)"
+                    f"cannot resume with {flag} {getattr(recipe, name)!r}: the checkpoint was "
+                    f"trained with {value!r}; only --iterations, --epochs and --test-predictions "
+                    "may change"
                 )
         saved = override(saved, **{k: getattr(recipe, k) for k in RESUMABLE_CHANGES})
     for name, given in (

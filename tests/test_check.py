@@ -1831,6 +1831,14 @@ def _fill(text: str, where: dict) -> str:
             ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--data-dir", "{empty}"],
             "missing train-images-idx3-ubyte.gz",
         ),
+        (  # it said 'no such directory' of a file
+            ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--data-dir", "{file}"],
+            "--data-dir {file}: not a directory",
+        ),
+        (  # it said 'batch size must ...', naming no option
+            ["tests/mutants.py:doc002", "--model", "relu-softmax-column", "--batch-size", "0"],
+            "--batch-size must be a positive integer, got 0",
+        ),
     ],
 )
 def test_cli_bad_input_exits_2(args, words, capsys, tmp_path, monkeypatch):
@@ -1838,6 +1846,7 @@ def test_cli_bad_input_exits_2(args, words, capsys, tmp_path, monkeypatch):
     broken = tmp_path / "broken.py"
     broken.write_text("def f(params, X, Y):\n    return (\n")
     where = {"{broken}": broken, "{nodir}": tmp_path / "nodir", "{empty}": tmp_path}
+    where["{file}"] = broken
     args, words = [_fill(a, where) for a in args], _fill(words, where)
     assert cli.main(["check", *args, "--json"]) == 2
     out, err = capsys.readouterr()

@@ -171,6 +171,14 @@ def test_predict_refuses_malformed_params_naming_the_file(capsys, finished, tmp_
     assert out == ""
 
 
+def test_a_truncated_npz_is_called_damaged_or_truncated(capsys, finished, tmp_path):
+    """A copy cut short starts as a zip archive: it was 'not a .npz file written by handgrad'."""
+    cut = tmp_path / "params.npz"
+    cut.write_bytes((finished / "params.npz").read_bytes()[:2000])
+    code, _, err = run(capsys, "predict", "--params", str(cut), "--index", "0")
+    one_line_error(code, err, f"{cut}: a damaged or truncated .npz file")
+
+
 def test_predict_refuses_files_that_are_not_npz(capsys, finished, tmp_path):
     for path in (finished / "metrics.json", tmp_path / "notes.txt"):
         path.exists() or path.write_text("hello\n")

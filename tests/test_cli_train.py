@@ -230,7 +230,7 @@ def test_resume_from_the_command_line(capsys, tmp_path):
     for k in straight:
         np.testing.assert_array_equal(resumed[k], straight[k], err_msg=k)
     code, _, err = run(capsys, "train", "--resume", str(tmp_path / "a"), "--lr", "0.1", "--quiet")
-    assert code == 2 and "cannot resume with lr=0.1" in err
+    assert code == 2 and "cannot resume with --lr 0.1: the checkpoint was trained with" in err
 
 
 def test_the_module_entry_point_trains(tmp_path):
