@@ -17,7 +17,8 @@ Where the data comes from (first match wins; all four files come from that one d
        files are fetched from the mirror (``base_url`` argument, else env var ``HANDGRAD_MIRROR``
        for mnist / ``HANDGRAD_FASHION_MIRROR`` for fashion-mnist, else the public default) and
        checked against the sha256 sums below. Files in 1-3 are used as-is (``name.gz`` or the
-       uncompressed ``name``), but still validated by the IDX reader.
+       uncompressed ``name``), but still validated by the IDX reader, and a labels file that is
+       the other dataset's (by the sha256 of its content) is refused.
 
 Loaded arrays are cached in-process (keyed on file path, mtime and size) and returned read-only;
 call ``.copy()`` before modifying one in place.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
+import hashlib
 import logging
 import math
 import os
@@ -91,6 +93,20 @@ SHA256 = {
     ds: {name: digest for digest, name in map(str.split, text.strip().splitlines())}
     for ds, text in _SHA256SUMS.items()
 }
+# sha256 of each split's labels file decompressed (what `gunzip -k` writes): the same for the mirrors'
+# .gz files, Debian's recompressed ones and raw copies. load() hashes the (already read, 10-60 KB)
+# labels to refuse one dataset's files given as the other's; images are never hashed.
+LABELS_SHA256 = {
+    "mnist": {
+        "train": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "test": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "fashion-mnist": {
+        "train": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "test": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 class DataError(ValueError):
@@ -251,14 +267,18 @@ def _is_number(field: str) -> bool:
 
 
 def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray]:
-    try:
+    # Lines holding only whitespace are skipped like empty ones, wherever they are: the header is
+    # the first non-blank line, and NumPy is fed the same lines that _csv_error numbers, so an
+    # error found after NumPy's names the file's own 1-based line.
+    try:  # the first non-blank line and its line number
         with open(p, encoding="utf-8-sig") as f:
-            first = f.readline()
+            top, first = next(((n, line) for n, line in enumerate(f, 1) if line.strip()), (1, ""))
     except OSError as e:
         raise _fail(p, f"cannot read CSV file ({e.strerror or e})") from None
     if "," not in first and (other := next((d for d in ";\t|" if d in first), None)):
         raise _fail(
-            p, f"line 1: separated by {other!r}, not commas; expected 785 comma-separated columns"
+            p,
+            f"line {top}: separated by {other!r}, not commas; expected 785 comma-separated columns",
         )
     cols = [c.strip().strip('"').lower() for c in first.split(",")]
     has_header = bool(first.strip()) and not _is_number(cols[0])
@@ -268,42 +288,44 @@ def _read_csv(p: Path, layout: str, scale: bool) -> tuple[np.ndarray, np.ndarray
     elif has_header and cols[-1] == "label":
         found = "label-last"
     elif has_header and "\0" in first:
-        raise _fail(p, "line 1: contains NUL bytes; not a CSV text file?")
+        raise _fail(p, f"line {top}: contains NUL bytes; not a CSV text file?")
     elif has_header and any(_INTEGER.fullmatch(c) for c in first.rstrip("\r\n").split(",")):
         # a data row with a bad first field (empty, 0x10, 1_0), not a header without 'label'
         label_col = 0 if layout == "label-first" else 784
-        raise _csv_error(p, 1, label_col, "line 1: header has no 'label' column first or last")
+        raise _csv_error(
+            p, top, label_col, f"line {top}: header has no 'label' column first or last"
+        )
     elif has_header:
-        raise _fail(p, "line 1: header has no 'label' column first or last")
+        raise _fail(p, f"line {top}: header has no 'label' column first or last")
     if has_header and len(cols) != 785:
-        raise _fail(p, f"line 1: header has {len(cols)} columns, expected 785")
+        raise _fail(p, f"line {top}: header has {len(cols)} columns, expected 785")
     if layout == "auto":
         layout = found or "label-last"
     elif found not in (None, layout):
-        raise _fail(p, f"line 1: header says {found} but layout={layout!r} was requested")
+        raise _fail(p, f"line {top}: header says {found} but layout={layout!r} was requested")
     label_col = 0 if layout == "label-first" else 784
+    start = top + 1 if has_header else 1  # first line that may hold data
     try:
-        with warnings.catch_warnings():  # "input contained no data" is reported below
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings(), open(p, encoding="utf-8-sig") as f:
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": see below
+            # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is no data
             data = np.loadtxt(
-                p,
+                (line for n, line in enumerate(f, 1) if n >= start and line.strip()),
                 delimiter=",",
                 dtype=np.int64,
-                skiprows=int(has_header),
                 ndmin=2,
-                encoding="utf-8-sig",  # a byte-order mark (Excel's "CSV UTF-8") is no data
                 comments=None,  # "...,3 # x" is not a row of numbers (NumPy would drop the "# x")
             )
     except ValueError as e:
-        raise _csv_error(p, 1 + has_header, label_col, str(e)) from None
+        raise _csv_error(p, start, label_col, str(e)) from None
     if data.shape[0] == 0:
         raise _fail(p, "no data rows")
     if data.shape[1] != 785:
-        raise _csv_error(p, 1 + has_header, label_col, f"{data.shape[1]} columns, need 785")
+        raise _csv_error(p, start, label_col, f"{data.shape[1]} columns, need 785")
     labels = data[:, label_col]
     pixels = np.delete(data, label_col, axis=1)
     if (labels < 0).any() or (labels > 9).any() or (pixels < 0).any() or (pixels > 255).any():
-        raise _csv_error(p, 1 + has_header, label_col, "value out of range")
+        raise _csv_error(p, start, label_col, "value out of range")
     images = pixels.astype(np.uint8)
     return (images.astype(np.float32) / np.float32(255) if scale else images), labels
 
@@ -422,8 +444,26 @@ def load(
     img_path, lab_path = (
         paths[f"{prefix}-{kind}-ubyte.gz"] for kind in ("images-idx3", "labels-idx1")
     )
-    images, labels = _load_pair(_file_key(img_path), _file_key(lab_path), scale)
+    lab_key = _file_key(lab_path)
+    _check_labels_are_from(dataset, lab_key)
+    images, labels = _load_pair(_file_key(img_path), lab_key, scale)
     return Dataset(images, labels, dataset, split)
+
+
+def _check_labels_are_from(dataset: str, lab_key: tuple) -> None:
+    """Refuse a labels file that is the other known dataset's (e.g. MNIST's for fashion-mnist)."""
+    labels = _read_idx_cached(*lab_key)  # validated: a 1-D file's header is exactly this
+    if labels.ndim != 1:
+        return  # _load_pair says what is wrong with it
+    header = b"\0\0\x08\x01" + len(labels).to_bytes(4, "big")
+    digest = hashlib.sha256(header + labels.tobytes()).hexdigest()
+    for other in DATASETS:
+        if other != dataset and digest in LABELS_SHA256[other].values():
+            raise _fail(
+                lab_key[0],
+                f"is {TITLES[other]}'s labels file, not {TITLES[dataset]}'s; point --data-dir"
+                f" (or {DIR_ENV[dataset]}) at {TITLES[dataset]}'s files",
+            )
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:

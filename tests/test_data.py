@@ -362,6 +362,70 @@ def test_load_checks_file_kinds(tmp_path, images, labels, bad_file, words):
     assert_one_line_error(excinfo, tmp_path / bad_file, words)
 
 
+def mnist_copy(mnist_dir: Path, root: Path, split: str, form: str) -> Path:
+    """`root` with the real MNIST files, the `split` labels as `form`; returns that labels file."""
+    root.mkdir()
+    for name in data.FILES:
+        (root / name).symlink_to(mnist_dir / name)
+    name = f"{data.SPLITS[split]}-labels-idx1-ubyte.gz"
+    raw = gzip.decompress((mnist_dir / name).read_bytes())
+    (root / name).unlink()
+    if form == "raw":  # gunzip -k
+        return write(root / name.removesuffix(".gz"), raw)
+    # "gz": the official bytes; "regz": the same content, other gzip bytes (like Debian's files)
+    path = root / name
+    path.write_bytes((mnist_dir / name).read_bytes() if form == "gz" else gzip.compress(raw, 1))
+    assert form == "gz" or sha256(path) != data.SHA256["mnist"][name]
+    return path
+
+
+@pytest.mark.parametrize("form", ["gz", "raw", "regz"])
+@pytest.mark.parametrize("split", ["train", "test"])
+@pytest.mark.parametrize("asked", data.DATASETS)
+def test_load_refuses_the_other_datasets_labels(
+    mnist_dir, tmp_path, monkeypatch, asked, split, form
+):
+    # real MNIST files stand in for the other dataset: for asked="mnist" they are called Fashion's
+    other = next(d for d in data.DATASETS if d != asked)
+    sums = {other: data.LABELS_SHA256["mnist"], asked: {"train": "0" * 64, "test": "0" * 64}}
+    monkeypatch.setattr(data, "LABELS_SHA256", sums)
+    labels = mnist_copy(mnist_dir, tmp_path / "d", split, form)
+    with pytest.raises(DataError) as excinfo:
+        data.load(asked, split, data_dir=tmp_path / "d")
+    this, that = data.TITLES[asked], data.TITLES[other]
+    assert_one_line_error(
+        excinfo, labels, f"{that}'s labels file, not {this}'s", data.DIR_ENV[asked]
+    )
+
+
+def test_labels_matching_no_known_sum_still_load(mnist_dir, tmp_path):
+    write_split(tmp_path / "fixture", IMAGES, LABELS)
+    for dataset in data.DATASETS:
+        assert data.load(dataset, "test", data_dir=tmp_path / "fixture").labels.tolist() == [
+            *LABELS
+        ]
+    labels = mnist_copy(mnist_dir, tmp_path / "edited", "test", "raw")
+    raw = bytearray(labels.read_bytes())
+    raw[-1] = (raw[-1] + 1) % 10  # one label changed: custom data, not MNIST's file
+    labels.write_bytes(bytes(raw))
+    ds = data.load("fashion-mnist", "test", data_dir=tmp_path / "edited", scale=False)
+    assert len(ds.labels) == 10000 and ds.labels[-1] == raw[-1]
+    assert data.load("mnist", "test", data_dir=mnist_dir).labels.shape == (10000,)
+
+
+def test_training_on_the_other_datasets_files_is_a_one_line_cli_error(
+    mnist_dir, clean_env, capfd, tmp_path
+):
+    from handgrad.cli import main
+
+    argv = ["train", "--dataset", "fashion-mnist", "--data-dir", str(mnist_dir), "--quiet"]
+    argv += ["--recipe", "002", "--iterations", "1", "--train-size", "30", "--no-figures"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "is MNIST's labels file, not Fashion-MNIST's" in err, err
+    assert "--data-dir (or HANDGRAD_FASHION_DIR)" in err, err
+
+
 def test_changed_file_is_reread(tmp_path):
     path = write(tmp_path / "l.idx", idx_bytes(LABELS))
     assert data.read_idx(path).tolist() == LABELS.tolist()
@@ -528,6 +592,47 @@ def test_csv_of_nul_bytes_is_not_called_a_header(tmp_path):
     assert_one_line_error(excinfo, path, "NUL bytes")
 
 
+@pytest.mark.parametrize("blank", ["   ", "\t", " \t \r", ""])
+@pytest.mark.parametrize("header", [True, False])
+@pytest.mark.parametrize("where", [0, 1, 3, "end"])
+def test_csv_whitespace_only_lines_are_skipped_like_empty_ones(tmp_path, blank, header, where):
+    lines = csv_text(False, header).splitlines()
+    at = len(lines) if where == "end" else where
+    lines[at:at] = [blank, blank]
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join(lines) + "\n")
+    images, labels = data.read_csv(path, scale=False)
+    assert np.array_equal(images, ROWS) and labels.tolist() == ROW_LABELS.tolist()
+
+
+def test_a_csv_of_blank_lines_has_no_data_rows(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text(" \n\t\n  \t\n")
+    with pytest.raises(DataError) as excinfo:
+        data.read_csv(path)
+    assert_one_line_error(excinfo, path, "no data rows")
+
+
+BLANK_THEN_BAD = {  # Kaggle CSV after two blank lines: (line 3 is the header) line, row, words
+    "short row": (6, ",".join(["1"] * 784), "line 6: 784 columns, expected 785"),
+    "label 11": (5, "11," + GOOD_ROW[2:], "line 5: label 11 outside 0-9"),
+    "short header": (3, "label,a,b", "line 3: header has 3 columns"),
+    "no label column": (3, GOOD_ROW.replace("1", "x"), "line 3: header has no 'label' column"),
+}
+
+
+@pytest.mark.parametrize("blank", ["", "  \t"])
+@pytest.mark.parametrize("case", sorted(BLANK_THEN_BAD))
+def test_csv_errors_after_blank_lines_name_the_files_own_line(tmp_path, blank, case):
+    lineno, row, words = BLANK_THEN_BAD[case]
+    text = f"{blank}\n{blank}\n" + with_row(csv_text(True, True), lineno - 2, row)
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as excinfo:
+        data.read_csv(path)
+    assert_one_line_error(excinfo, path, words)
+
+
 # ---------------------------------------------------------------- downloads
 
 
@@ -567,6 +672,17 @@ def test_sha256_table_matches_shared_sums(mnist_dir):
     sums = dict(line.split()[::-1] for line in (mnist_dir / "SHA256SUMS").read_text().splitlines())
     assert data.SHA256["mnist"] == {name: sums[name] for name in data.FILES}
     assert set(data.SHA256["fashion-mnist"]) == set(data.FILES)
+    for split, prefix in data.SPLITS.items():  # decompressed labels: the uncompressed files' sums
+        assert data.LABELS_SHA256["mnist"][split] == sums[f"{prefix}-labels-idx1-ubyte"]
+    assert all(len(set(d.values())) == 2 for d in data.LABELS_SHA256.values())
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_fashion_labels_sums_match_the_debian_files_content(split):
+    assert FASHION_DIR.is_dir(), "install the Debian package dataset-fashion-mnist"
+    name = f"{data.SPLITS[split]}-labels-idx1-ubyte.gz"
+    content = gzip.decompress((FASHION_DIR / name).read_bytes())
+    assert hashlib.sha256(content).hexdigest() == data.LABELS_SHA256["fashion-mnist"][split]
 
 
 def test_download_into_cache_then_reuse(mnist_dir, clean_env):
