@@ -192,10 +192,37 @@ def memory_budget_mb(workload: Workload) -> float:
     return 2 * (dataset + params) / 2**20
 
 
+def images_needed(workload: Workload) -> int:
+    """MNIST training images a run reads: train_size to train, then dev_size for `handgrad train`'s
+    dev split."""
+    return workload.train_size + workload.dev_size
+
+
+def check_data(workloads: Sequence[Workload], data_dir=None) -> None:
+    """Refuse, before anything is timed, a data directory with too few training images for one of
+    `workloads` (the fast path would silently reuse the last image and time work it never did)."""
+    have = len(data.load("mnist", "train", data_dir, scale=False).labels)
+    for w in workloads:
+        if (need := images_needed(w)) > have:
+            root = data.resolve_data_dir("mnist", data_dir)[0]
+            source = "--data-dir " if data_dir is not None else ""
+            if data_dir is None and os.environ.get(data.DIR_ENV["mnist"]):
+                source = f"{data.DIR_ENV['mnist']}="
+            raise ValueError(
+                f"workload {w.name} needs {need:,} MNIST training images but {source}{root} has "
+                f"{have:,}; give --data-dir a directory with at least {need:,}"
+            )
+
+
 def workload_data(workload: Workload, data_dir=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, labels, Y): the training images (row-major float32 view), labels and one-hot rows."""
     train = data.load("mnist", "train", data_dir)
     n = workload.train_size
+    if n > len(train.labels):  # the parent checks first (check_data); a worker alone checks too
+        raise ValueError(
+            f"workload {workload.name} needs {n:,} MNIST training images; the data has "
+            f"{len(train.labels):,}"
+        )
     X, labels = train.images[:n], train.labels[:n]
     return X, labels, data.one_hot(labels, 10, "row", np.float32)
 
@@ -541,6 +568,7 @@ def run(
     if repeat < 1:
         raise ValueError(f"--repeat must be >= 1, got {repeat}")
     chosen = [get_workload(name) for name in workloads]
+    check_data(chosen, data_dir)  # too few images: one error before any worker starts
     peers = PEERS if peers is None else peers
     say = log or (lambda message: None)
     report = {

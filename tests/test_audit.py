@@ -566,3 +566,55 @@ def test_cli_prints_tables_and_rejects_unknown_documents(results, capsys):
     assert (
         "unknown document '5'; expected one of 000, 001, 002, 003, 004" in capsys.readouterr().err
     )
+
+
+def _no_audit(documents):
+    raise AssertionError("the audit ran before --write was refused")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("params.npz", b"PK\x03\x04 a trained model"),
+        ("notes.md", b"# Errata for my notes\n\nwritten by hand\n"),  # a title alone is not enough
+        ("empty.md", b""),
+    ],
+)
+def test_cli_write_refuses_a_file_it_did_not_write(name, content, tmp_path, capsys, monkeypatch):
+    target = tmp_path / name
+    target.write_bytes(content)
+    monkeypatch.setattr(run, "timed_audit", _no_audit)  # refused first, not after 15 s of audit
+    assert main(["audit", "--document", "002", "--write", str(target)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert f"--write {target}: exists and is not an errata sheet" in err and "--force" in err
+    assert target.read_bytes() == content and sorted(tmp_path.iterdir()) == [target]
+
+
+def test_cli_write_replaces_its_own_sheet_and_with_force_any_file(results, tmp_path, capsys):
+    assert run.is_errata_sheet(ERRATA)  # `handgrad audit --write docs/ERRATA.md` keeps working
+    sheet = tmp_path / "ERRATA.md"
+    sheet.write_text(ERRATA.read_text(encoding="utf-8") + "\nstale\n", encoding="utf-8")
+    model = tmp_path / "params.npz"
+    model.write_bytes(b"PK\x03\x04 a trained model")
+    fresh = run.render_markdown([r for r in results.values() if r.entry.document == "002"])
+    for target, force in ((sheet, []), (model, ["--force"])):
+        assert main(["audit", "--document", "002", "--write", str(target), *force]) == 0
+        assert target.read_text(encoding="utf-8") == fresh and run.is_errata_sheet(target)
+        assert f"wrote {target}" in capsys.readouterr().out
+
+
+def test_cli_write_that_fails_leaves_the_old_sheet_whole(tmp_path, capsys, monkeypatch):
+    sheet = tmp_path / "ERRATA.md"
+    old = ERRATA.read_bytes()
+    sheet.write_bytes(old)
+    monkeypatch.setattr(run, "timed_audit", lambda documents: ([], 0.0))
+
+    def full_disk(results):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run, "render_markdown", full_disk)
+    assert main(["audit", "--document", "002", "--write", str(sheet)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"handgrad audit: error: {sheet}: no space left on device", err
+    assert sheet.read_bytes() == old and sorted(tmp_path.iterdir()) == [sheet]  # no temporary left

@@ -275,3 +275,28 @@ def test_the_epoch_breakdown_accounts_for_the_whole_epoch():
     }
     assert all(v > 0 for v in parts.values()), parts
     assert sum(parts.values()) == pytest.approx(seconds["epoch"], rel=1e-9)
+
+
+def test_too_few_training_images_are_refused_before_anything_is_timed(
+    tmp_path, capsys, monkeypatch
+):
+    # 8 images for a workload of 2,048: the fast path's np.take(mode="clip") would reuse the last
+    # image and time an epoch it never ran
+    from test_data import IMAGES, LABELS, write_split
+
+    small = tmp_path / "small"
+    write_split(small, IMAGES, LABELS)
+    monkeypatch.setattr(bench, "measure", lambda *a: pytest.fail("a worker was started"))
+    argv = ["bench", "--workload", "tiny", "--no-peers", "--repeat", "1", "--data-dir", str(small)]
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    for words in ("workload tiny", "2,048", "has 8", f"--data-dir {small}", "Traceback"):
+        assert (words in err) == (words != "Traceback"), (words, err)
+    monkeypatch.setenv("HANDGRAD_DATA_DIR", str(small))
+    with pytest.raises(ValueError, match=f"HANDGRAD_DATA_DIR={small} has 8"):
+        bench.run(["tiny-full"], repeat=1, peers={})
+    # a worker run alone refuses too; doc002's `handgrad train` also reads its 1,000 dev images
+    with pytest.raises(ValueError, match="workload tiny needs 2,048 MNIST training images"):
+        bench.workload_data(bench.WORKLOADS["tiny"], small)
+    assert bench.images_needed(bench.WORKLOADS["doc002"]) == 42_000

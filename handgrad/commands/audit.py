@@ -1,9 +1,14 @@
-"""`handgrad audit [--document ID] [--json] [--write PATH]`: machine-check the source documents."""
+"""`handgrad audit [--document ID] [--json] [--write PATH [--force]]`: check the source documents.
+
+`--write` replaces an existing file only if it is an errata sheet (`is_errata_sheet`: its first
+lines are the ones `render_markdown` writes), unless --force: a mistyped path never loses a model.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from handgrad.checkpoint import atomic_write
@@ -21,16 +26,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--write",
         metavar="PATH",
-        help="write the errata sheet (Markdown) to PATH, e.g. docs/ERRATA.md",
+        help="write the errata sheet (Markdown) to PATH, e.g. docs/ERRATA.md; an existing file "
+        "is replaced only if it is an errata sheet this command wrote (see --force)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="let --write replace an existing file that is not an errata sheet",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the per-document tables (or JSON); exit 0 when the audit ran, errata or not."""
-    from handgrad.audit.run import check_documents, render_markdown, timed_audit, to_json  # JAX
+    from handgrad.audit.run import (  # JAX
+        check_documents,
+        is_errata_sheet,
+        render_markdown,
+        timed_audit,
+        to_json,
+    )
 
     if args.write and Path(args.write).is_dir():
         raise ValueError(f"--write {args.write}: is a directory; give a file name, e.g. ERRATA.md")
+    if args.write and os.path.lexists(args.write) and not args.force:
+        if not is_errata_sheet(args.write):  # e.g. a trained params.npz: never lost by a typo
+            raise ValueError(
+                f"--write {args.write}: exists and is not an errata sheet; give another path, "
+                "or --force to replace it"
+            )
     documents = check_documents(args.document)
     results, seconds = timed_audit(args.document and documents)
     if args.write:  # its directory is created, as `handgrad train --out` creates its own

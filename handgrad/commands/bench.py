@@ -1,7 +1,8 @@
 """`handgrad bench [--workload NAME ...] [--repeat N] [--json] [--peers/--no-peers]`.
 
 Exit status: 0 timed; 1 one of handgrad's own workers (`train`, `fast`) gave no time on some
-workload; 2 bad options.
+workload; 2 bad options, or data that cannot feed a workload (a missing directory, or fewer training
+images than it needs: refused before anything is timed).
 """
 
 from __future__ import annotations
