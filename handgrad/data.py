@@ -362,7 +362,10 @@ def _download(dataset: str, name: str, cache: Path, base_url: str) -> Path:
     import pooch
 
     url = base_url.rstrip("/") + "/" + name
-    hint = f"to use local files pass --data-dir DIR or set {DIR_ENV[dataset]}"
+    env = DIR_ENV[dataset]
+    hint = f"to use local files pass --data-dir DIR or set {env}"
+    if os.environ.get(env) == "":  # set, but empty: read as unset, so say so
+        hint += f" ({env} is set but empty, which reads as unset)"
     try:
         got = pooch.retrieve(
             url, f"sha256:{SHA256[dataset][name]}", name, cache, downloader=_http_get

@@ -746,6 +746,16 @@ def test_download_failure_points_at_local_files(clean_env, tmp_path, monkeypatch
         data.fetch(dataset, base_url=url if failure == "404" else closed_port_url())
     assert_one_line_error(excinfo, clean_env, "download", "--data-dir", env)
     assert ("404" if failure == "404" else "connect") in str(excinfo.value).lower()
+    assert "set but empty" not in str(excinfo.value)
+
+
+def test_a_download_failure_says_an_empty_data_dir_variable_reads_as_unset(clean_env, monkeypatch):
+    """HANDGRAD_DATA_DIR= (set, empty) is unset, so the data is downloaded; offline, the error
+    said only 'set HANDGRAD_DATA_DIR' to someone who had (an adversarial review's finding)."""
+    monkeypatch.setenv("HANDGRAD_DATA_DIR", "")
+    with pytest.raises(DataError) as excinfo:
+        data.fetch("mnist", base_url=closed_port_url())
+    assert_one_line_error(excinfo, clean_env, "(HANDGRAD_DATA_DIR is set but empty, which reads")
 
 
 # ---------------------------------------------------------------- one_hot / to_layout
