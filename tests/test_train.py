@@ -317,7 +317,11 @@ def test_resume_can_extend_a_finished_run(tmp_path):
 
 @pytest.mark.parametrize(
     ("changes", "match"),
-    [({"lr": 0.2}, "lr=0.2"), ({"seed": 4}, "seed=4"), ({"formulation": "row"}, "formulation")],
+    [
+        ({"lr": 0.2}, "--lr 0.2: the checkpoint was trained with 0.1"),
+        ({"seed": 4}, "seed=4"),
+        ({"formulation": "row"}, "formulation"),
+    ],
 )
 def test_resume_refuses_other_settings(tmp_path, changes, match):
     quiet_train(small(iterations=2), out=tmp_path)
