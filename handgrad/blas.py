@@ -119,6 +119,26 @@ def routines(dtype, backend: str | None = None) -> Routines:
     return Routines(f"numpy's BLAS (cblas, {name})", dtype, functions)
 
 
+def threads() -> int | None:
+    """The thread count of the OpenBLAS NumPy loaded (None where it cannot be asked): a product's
+    sums are split by thread, so its last bits depend on it."""
+    try:
+        library = ctypes.CDLL(np._core._multiarray_umath.__file__)
+    except (AttributeError, OSError):
+        return None
+    for name in (
+        "scipy_openblas_get_num_threads64_",
+        "scipy_openblas_get_num_threads",
+        "openblas_get_num_threads64_",
+        "openblas_get_num_threads",
+    ):
+        function = getattr(library, name, None)
+        if function is not None:
+            function.restype, function.argtypes = ctypes.c_int, []
+            return int(function())
+    return None
+
+
 @cache
 def _numpy_cblas(dtype: np.dtype):
     """(symbol pattern, (gemm, gemv, ger)) of NumPy's CBLAS for dtype, or None if not found."""

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handgrad import augment, checkpoint, data, fast, regularizers
+from handgrad import augment, blas, checkpoint, data, fast, regularizers
 from handgrad.formulations import get_formulation, gradients
 from handgrad.models import INIT_SCHEMES, Model, Params, init_params, parse_model, transpose_params
 from handgrad.optimizers import SCHEDULES, get_optimizer, learning_rate
@@ -336,6 +336,17 @@ def _resolve(
                 f"cannot resume with {name}={given!r}: the checkpoint used {resumed[name]!r}"
             )
     return saved, resumed["formulation"], resumed["seed"], resumed["dataset"], resumed["dtype"]
+
+
+def _resumed_threads(before, now, say: Callable[[str], None]) -> None:
+    """A note where a resumed segment runs with another BLAS thread count than the checkpoint's:
+    OpenBLAS splits a product's sums by thread, so the run leaves the uninterrupted one's bits."""
+    if isinstance(before, int) and isinstance(now, int) and before != now:
+        say(
+            f"note: the checkpoint was trained with {before} BLAS thread{'s' * (before != 1)}, "
+            f"this segment runs with {now}: its parameters will differ in the last bits from an "
+            f"uninterrupted run's (OPENBLAS_NUM_THREADS={before} keeps them bit for bit)"
+        )
 
 
 def _layout(recipe: Recipe) -> str:
@@ -684,6 +695,7 @@ def train(
         "verify": verify,
         "verify_every": verify_every,
         "checkpoint_every": checkpoint_every,
+        "blas_threads": blas.threads(),  # bit for bit only at one count (see `_resumed_threads`)
     }
 
     rng = np.random.default_rng(seed)
@@ -717,6 +729,7 @@ def train(
         if quick:
             s.params = {k: np.array(v, float_t, order="C") for k, v in s.params.items()}
         say(f"resumed {resume / checkpoint.CHECKPOINT} at step {s.step} of {total}")
+        _resumed_threads(resumed["config"].get("blas_threads"), config["blas_threads"], say)
     ckpt_path = out / checkpoint.CHECKPOINT if out is not None else None
     same_dir = resume is not None and out.resolve() == resume.resolve()
     last_good = s.step if same_dir else None  # step of the last checkpoint in `out`

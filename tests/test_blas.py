@@ -6,6 +6,9 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import gc
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -182,3 +185,12 @@ def test_every_product_of_a_fast_step_goes_to_numpys_cblas_where_numpy_has_it(la
     calls = [op for _, ops, _, _ in ws.programs.values() for op in ops if hasattr(op, "routine")]
     assert len(calls) > 10
     assert all(isinstance(op.func, ctypes._CFuncPtr) for op in calls)
+
+
+def test_threads_reads_the_count_numpys_openblas_runs():
+    """The count a run records (config's blas_threads), as OPENBLAS_NUM_THREADS sets it."""
+    code = "from handgrad import blas; print(blas.threads())"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "1", out.stdout + out.stderr
+    assert isinstance(blas.threads(), int) and blas.threads() >= 1

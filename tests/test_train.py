@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from handgrad import checkpoint, column_major, fast, figures, optimizers
+from handgrad import blas, checkpoint, column_major, fast, figures, optimizers
 from handgrad.formulations import predict
 from handgrad.recipes import RECIPES, get_recipe, override, title
 from handgrad.saved import load_params
@@ -329,6 +329,20 @@ def test_resume_refuses_other_settings(tmp_path, changes, match):
     kwargs = {k: v for k, v in changes.items() if k != "lr"}
     with pytest.raises(ValueError, match=match):
         quiet_train(recipe, resume=tmp_path, **kwargs)
+
+
+def test_a_resume_under_another_blas_thread_count_says_so(tmp_path, monkeypatch):
+    """Parameters are bit for bit at one BLAS thread count; a segment resumed under another
+    (OPENBLAS_NUM_THREADS=1, which train suggests on a busy machine) left them silently."""
+    quiet_train(small(iterations=2), out=tmp_path)
+    monkeypatch.setattr(blas, "threads", lambda: 7)
+    said = []
+    quiet_train(small(iterations=4), resume=tmp_path, log=said.append)
+    note = [s for s in said if s.startswith("note: the checkpoint was trained with")]
+    assert len(note) == 1 and "this segment runs with 7" in note[0], said
+    said.clear()
+    quiet_train(small(iterations=6), resume=tmp_path, log=said.append)  # 7 and 7: nothing to say
+    assert not any("BLAS thread" in s for s in said), said
 
 
 def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
