@@ -664,6 +664,12 @@ def _context(error: BaseException, problem: Problem) -> str:
             f"; here X is {x}, {model.layout} layout: for code written with one example per "
             f"{other} use --model {model.hidden}-{model.output}-{other}"
         )
+    widths = {n for n in model.sizes[1:] if n > 1}
+    if model.layout == "column" and any(f"({n},{n})" in said for n in widths):
+        return (  # x = X[:, i] in a loop: W1 @ x + b1 is (n,) + (n, 1), broadcast to n x n
+            "; a 1-D vector (x = X[:, i] in a loop over the examples) added to a column such as "
+            "b1 (n x 1) broadcasts to n x n: keep the slice 2-D, X[:, [i]] or X[:, i:i+1]"
+        )
     return f"; the network checked is {sizes} (--sizes for another)"
 
 
@@ -1868,6 +1874,7 @@ def _locates(diagnosis: Diagnosis) -> bool:
             "(update_params' result)",
             "clipping inside",
             "example's terms:",  # one example's, in every layer
+            "example's terms but the",  # all but one example's, in every layer
         )
     )
     return diagnosis.kind not in ("order", "precision", "approximate", "state") and not unjudged

@@ -275,7 +275,13 @@ def size_factor(c: float, m: int, sizes: tuple[int, ...], rtol: float) -> tuple[
         return None
     n0, nL = sizes[0], sizes[-1]
     names, exact = [], None
-    for label, n, value in (("1/n_L", nL, 1 / nL), ("m/n_0", n0, m / n0), ("m/n_L", nL, m / nL)):
+    hidden = [(f"m/n_{l}", n, m / n) for l, n in enumerate(sizes[1:-1], 1)]  # a width for m
+    for label, n, value in (
+        ("1/n_L", nL, 1 / nL),
+        ("m/n_0", n0, m / n0),
+        ("m/n_L", nL, m / nL),
+        *hidden,
+    ):
         if n not in (1, m) and abs(c - value) <= rtol * value:
             names.append(label)
             exact = value if exact is None else exact
@@ -318,6 +324,9 @@ def _scale_hint(label: str | None, output: str, batch_axis: int = 1) -> str:
             "2": ": an extra 2 (MSE's 2(a - y) where cross-entropy's delta is A - Y?)",
             "1/2": ": a 1/(2m) where 1/m belongs, or a (1/2) that cross-entropy does not have?",
         }
+    for part in label.split(" = "):  # m/n_1, m/n_2: a hidden layer's width
+        if part.startswith("m/n_") and part[4:].isdigit() and part != "m/n_0":
+            hints[part] = ": a layer's width (a loop bound over its units) where m belongs?"
     said = [hints[part][2:] for part in label.split(" = ") if part in hints]
     return ": " + " Or ".join(said) if said else ""  # 2 = m/n_L at m = 4, n_L = 2: either
 
@@ -499,6 +508,7 @@ def _sizes_named(label: str, m: int, sizes: tuple[int, ...]) -> str:
     """ ", m = 16, n_0 = 784": the values of the sizes a factor's name uses."""
     said = [f"m = {m}"] if "m" in label else []
     said += [f"n_0 = {sizes[0]}"] if "n_0" in label else []
+    said += [f"n_{l} = {n}" for l, n in enumerate(sizes[1:-1], 1) if f"m/n_{l}" in label]
     said += [f"n_L = {sizes[-1]}"] if "n_L" in label else []
     return "".join(", " + x for x in said)
 
@@ -821,11 +831,17 @@ def _output_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -
 
 
 def _example_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) -> list:
-    """[(what, change)]: a loop over the examples that keeps one example's terms (column layout),
-    with the batch's 1/m or without it."""
+    """[(what, change)]: slips of a loop over the examples (column layout): one example's terms
+    kept (with the batch's 1/m or without it) or left out, or the last example's output error
+    used for every example."""
     L, m = model.depth, Y.shape[1]
     delta, out = model.loss.delta(cache[f"Z{L}"], Y, 0, m), []
     loop = "in the loop over the examples"
+    last = np.repeat(delta[:, -1:], m, axis=1)  # delta^L of the last example, for every example
+    said = "every example's output error delta^L is the last example's: computed once, outside"
+    out.append(
+        (f"{said} the loop over the examples, where each example needs its own?", {"delta": last})
+    )
     for i, what in (
         (m - 1, f"only the last example's terms: dW = ... where dW += ... belongs {loop}"),
         (0, "only the first example's terms: a return inside the loop over the examples?"),
@@ -833,6 +849,10 @@ def _example_bugs(model: Model, cache: Mapping[str, np.ndarray], Y: np.ndarray) 
         one = np.zeros_like(delta)
         one[:, i] = delta[:, i]
         out += [(what, {"delta": one}), (f"{what} (and no 1/m)", {"delta": m * one})]
+        but = delta - one
+        which, bound = ("last", "range(m - 1)") if i else ("first", "range(1, m)")
+        but_said = f"every example's terms but the {which}: a loop over the examples {bound}?"
+        out.append((but_said, {"delta": but}))
     return out if m > 1 else []
 
 

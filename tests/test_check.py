@@ -1104,6 +1104,14 @@ def test_slips_an_explanation_review_found_unexplained_are_named(
         ("last", "only the last example's terms: dW = ... where dW += ... belongs"),
         ("last, no 1/m", "only the last example's terms: dW = ... where dW += ... belongs"),
         ("first", "only the first example's terms: a return inside the loop"),
+        (
+            "all but last",
+            "every example's terms but the last: a loop over the examples range(m - 1)?",
+        ),
+        (
+            "all but first",
+            "every example's terms but the first: a loop over the examples range(1, m)?",
+        ),
     ],
 )
 def test_a_loop_over_the_examples_that_keeps_one_is_named(layout, kept, said):
@@ -1114,15 +1122,66 @@ def test_a_loop_over_the_examples_that_keeps_one_is_named(layout, kept, said):
 
     def one_example(params, X, Y):
         m = X.shape[axis]
-        i = [0 if kept == "first" else m - 1]
+        i = [0 if kept in ("first", "all but last") else m - 1]
+        if kept.startswith("all but"):  # range(1, m) or range(m - 1), the batch's 1/m kept
+            i = [j for j in range(m) if j not in ([0] if kept == "all but first" else [m - 1])]
         g = gradients(model, params, np.take(X, i, axis=axis), np.take(Y, i, axis=axis))
-        return {k: v if kept.endswith("no 1/m") else v / m for k, v in g.items()}
+        return {k: v if kept.endswith("no 1/m") else v * len(i) / m for k, v in g.items()}
 
     report = check_gradients(one_example, model)
     for p in report.parameters.values():
         assert p.diagnosis.kind == "known-bug" and said in p.diagnosis.detail, str(report)
         assert p.diagnosis.detail.endswith("(and no 1/m)") == kept.endswith("no 1/m"), str(report)
     assert report.first_wrong_layer is None, str(report)
+
+
+def test_the_last_examples_output_error_used_for_every_example_is_named():
+    """delta^L computed once, after the loop over the examples, with the last example's a and y
+    (a loop-student review's finding: the output bias read 'only the last example's terms')."""
+    model = parse_model("relu-softmax-column", (6, 9, 3))
+
+    def outside(params, X, Y):
+        Z1 = params["W1"] @ X + params["b1"]
+        A1 = np.maximum(Z1, 0)
+        Z2 = params["W2"] @ A1 + params["b2"]
+        m = X.shape[1]
+        dZ2 = np.repeat(model.loss.delta(Z2[:, -1:], Y[:, -1:], 0, m), m, axis=1)
+        dZ1 = params["W2"].T @ dZ2 * (Z1 > 0)
+        sums = {"b1": dZ1.sum(axis=1, keepdims=True), "b2": dZ2.sum(axis=1, keepdims=True)}
+        return {"W1": dZ1 @ X.T, "W2": dZ2 @ A1.T, **sums}
+
+    report = check_gradients(outside, model)
+    said = "every example's output error delta^L is the last example's: computed once, outside"
+    for p in report.parameters.values():
+        assert p.diagnosis.kind == "known-bug" and said in p.diagnosis.detail, str(report)
+    assert report.first_wrong_layer == 2
+
+
+def test_a_hidden_layers_width_where_m_belongs_is_named():
+    """Divided by n_1 (a loop bound over the first layer's units) where m belongs: '2.66667 times
+    the right gradient' was not named; m/n_0 and m/n_L were."""
+    model = parse_model("sigmoid-mse-column", (5, 6, 4, 3))
+
+    def by_width(params, X, Y):
+        return {k: g * X.shape[1] / 6 for k, g in gradients(model, params, X, Y).items()}
+
+    detail = check_gradients(by_width, model).parameters["W1"].diagnosis.detail
+    assert "(factor m/n_1, m = 16, n_1 = 6): a layer's width" in detail, detail
+
+
+def test_a_one_dimensional_slice_added_to_a_column_is_told_to_stay_two_dimensional():
+    """x = X[:, i] in a loop: W1 @ x + b1 broadcasts to n x n, and the error said '--sizes for
+    another' though the sizes were right."""
+    model = parse_model("relu-softmax-column", (6, 5, 3))
+
+    def one_d(params, X, Y):
+        grads = {k: np.zeros_like(v) for k, v in params.items()}
+        for i in range(X.shape[1]):
+            grads["b1"] += params["W1"] @ X[:, i] + params["b1"]  # (5, 5) into (5, 1)
+        return grads
+
+    report = check_gradients(one_d, model)
+    assert report.verdict == "error" and "keep the slice 2-D, X[:, [i]]" in report.error, report
 
 
 def test_a_factor_that_is_both_2_and_a_size_ratio_is_named_both_ways():
